@@ -1,0 +1,184 @@
+import zoneinfo
+from functools import cache
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone
+
+
+@cache
+def time_zone_names():
+    """Return the IANA time zone names this machine knows, sorted."""
+    return sorted(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value):
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not an IANA time zone name such as Europe/Berlin.")
+
+
+class WorkshopQuerySet(models.QuerySet):
+    def current(self):
+        """Return the workshop the site is about: the one marked current, else the latest."""
+        return self.order_by("-is_current", "-starts_at").first()
+
+
+class Workshop(models.Model):
+    class Format(models.TextChoices):
+        ONLINE = "online", "Online"
+        IN_PERSON = "in_person", "In person"
+        HYBRID = "hybrid", "Hybrid"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        help_text="Short name used in exports and calendar ids, e.g. pydata-global-2022-mlsci.",
+    )
+    tagline = models.CharField(max_length=300, blank=True)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    keywords = models.CharField(
+        max_length=300, blank=True, help_text="Themes, separated by commas."
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="IANA name, e.g. Europe/Berlin. Times on the site are shown in this zone.",
+    )
+    format = models.CharField(max_length=20, choices=Format.choices, default=Format.ONLINE)
+    venue = models.TextField(
+        blank=True, help_text="Markdown. Address and directions for in-person or hybrid events."
+    )
+    joining_details = models.TextField(
+        blank=True,
+        help_text="Markdown. How to join online; shown only to holders of paid tickets.",
+    )
+    contact_email = models.EmailField(blank=True)
+    ticket_info = models.TextField(blank=True, help_text="Markdown shown on the tickets page.")
+    currency = models.CharField(
+        max_length=3, default="EUR", help_text="ISO 4217 code of ticket prices, e.g. EUR."
+    )
+    organiser_name = models.CharField(max_length=200, blank=True)
+    organiser_address = models.TextField(blank=True, help_text="Shown on invoices.")
+    is_current = models.BooleanField(
+        default=True, help_text="The workshop the public site shows. Only one can be current."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkshopQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_current"],
+                condition=models.Q(is_current=True),
+                name="one_current_workshop",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="workshop_ends_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("workshop:home")
+
+    def clean(self):
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "The workshop must end after it starts."})
+        if self.currency:
+            self.currency = self.currency.upper()
+
+    @property
+    def tzinfo(self):
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def keyword_list(self):
+        return [word.strip() for word in self.keywords.split(",") if word.strip()]
+
+    @property
+    def local_starts_at(self):
+        return timezone.localtime(self.starts_at, self.tzinfo)
+
+    @property
+    def local_ends_at(self):
+        return timezone.localtime(self.ends_at, self.tzinfo)
+
+    @property
+    def is_online(self):
+        return self.format != self.Format.IN_PERSON
+
+
+class Supporter(models.Model):
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="supporters")
+    name = models.CharField(max_length=200)
+    url = models.URLField(blank=True)
+    logo = models.ImageField(upload_to="supporters/", blank=True)
+    description = models.CharField(
+        max_length=300, blank=True, help_text="What they support, e.g. financial support."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class PageQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published=True)
+
+    def in_menu(self):
+        """Return the published pages that have a menu position, in menu order."""
+        return self.published().filter(menu_position__isnull=False).order_by("menu_position")
+
+
+class Page(models.Model):
+    """A free-form page such as resources, code of conduct, privacy or about."""
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(
+        max_length=100, unique=True, help_text="The page is served at /<slug>/."
+    )
+    summary = models.CharField(
+        max_length=300, blank=True, help_text="One sentence for search engines and link previews."
+    )
+    body = models.TextField(blank=True, help_text="Markdown.")
+    published = models.BooleanField(default=False)
+    menu_position = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Shown in the footer menu in this order; empty: not shown."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["menu_position", "title"]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("workshop:page", kwargs={"slug": self.slug})
+
+    def clean(self):
+        # Pages are served by a catch-all URL, so a slug that another view owns
+        # (talks, tickets, admin...) would never be reachable.
+        if self.slug:
+            try:
+                match = resolve(f"/{self.slug}/")
+            except Resolver404:
+                return
+            if match.view_name != "workshop:page":
+                raise ValidationError({"slug": f"/{self.slug}/ is already used by the site."})

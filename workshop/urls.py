@@ -1,0 +1,27 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+
+from workshop import views
+
+workshop_patterns = [
+    path("", views.home, name="home"),
+    # Pages are matched last so that every app's own URLs win.
+    path("<slug:slug>/", views.page_detail, name="page"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("speakers.urls")),
+    path("", include("schedule.urls")),
+    path("", include("tickets.urls")),
+    path("", include((workshop_patterns, "workshop"))),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+admin.site.site_header = "Workshop administration"
+admin.site.site_title = "Workshop admin"
