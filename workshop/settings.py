@@ -81,9 +81,11 @@ INSTALLED_APPS = [
     # Third party
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.orcid",
     "allauth.socialaccount.providers.github",
+    "csp",
     # Ours
     "workshop",
     "speakers",
@@ -93,6 +95,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -101,6 +104,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "workshop.security.StaffMFAMiddleware",
 ]
 
 ROOT_URLCONF = "workshop.urls"
@@ -226,6 +230,40 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 SOCIALACCOUNT_PROVIDERS = {}
 
+# == Security: organiser MFA and the Content Security Policy ==
+# Staff must have a second factor (an authenticator app or a security key) before they reach the
+# admin or /organisers/, and sign in through allauth, which asks for it. Off by default in
+# development so that `make run` needs no authenticator app; on by default in production.
+REQUIRE_STAFF_MFA = env_bool("REQUIRE_STAFF_MFA", PRODUCTION)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Workshop")
+# Browsers offer security keys on http://localhost only; fido2 must be told to accept that origin.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
+# No inline script or style anywhere; every page is held to this policy, development included, so
+# that a page breaking it shows up before release. Forms may post to Stripe Checkout and to the
+# sign-in providers because browsers apply form-action to the redirect that follows the post.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": [
+            "'self'",
+            "https://checkout.stripe.com",
+            "https://github.com",
+            "https://orcid.org",
+            *env_list("CSP_EXTRA_FORM_ACTION"),
+        ],
+        "frame-ancestors": ["'none'"],
+    },
+}
+if PRODUCTION:
+    # Only the site's own forms read the CSRF token, from the page, never from the cookie.
+    CSRF_COOKIE_HTTPONLY = True
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -235,6 +273,24 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
     },
 }
+
+# == tickets ==
+# Without STRIPE_SECRET_KEY card payment is off; free and invoice tickets still sell.
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+if PRODUCTION and STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
+    stop("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is.")
+# Only tests change the API address (to a local stand-in for Stripe).
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+STRIPE_WEBHOOK_TOLERANCE = env_int("STRIPE_WEBHOOK_TOLERANCE", 300)
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+STRIPE_TIMEOUT = env_int("STRIPE_TIMEOUT", 20)
+# Stripe Checkout Sessions must stay open at least 30 minutes, so reservations do too.
+TICKETS_RESERVATION_MINUTES = max(env_int("TICKETS_RESERVATION_MINUTES", 30), 30)
+# Buyers may correct attendee names and e-mails until this many hours before the start.
+TICKETS_ATTENDEE_EDIT_CUTOFF_HOURS = env_int("TICKETS_ATTENDEE_EDIT_CUTOFF_HOURS", 24)
+# How long a buyer waits for the capacity lock before "busy, try again" (PostgreSQL).
+TICKETS_LOCK_TIMEOUT_MS = env_int("TICKETS_LOCK_TIMEOUT_MS", 5000)
 
 if "pytest" in sys.modules:
     # Fast hashing keeps the suite quick; never used outside tests.

@@ -1,0 +1,82 @@
+"""Security helpers: staff second factor, private pages and secret comparison."""
+
+import secrets
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+
+# Paths that only organisers use; staff need a second factor before they get there.
+STAFF_ONLY_PREFIXES = ("/admin/", "/organisers/")
+# Within those, the ways out stay open so that nobody is trapped by the redirect.
+ALWAYS_OPEN_PATHS = ("/admin/logout/",)
+SECOND_FACTOR_TYPES = ("totp", "webauthn")
+
+
+def has_second_factor(user):
+    """Return whether the user has an authenticator app or a security key."""
+    from allauth.mfa.utils import is_mfa_enabled
+
+    return is_mfa_enabled(user, types=list(SECOND_FACTOR_TYPES))
+
+
+class StaffMFAMiddleware:
+    """Keep staff without a second factor out of the back office when REQUIRE_STAFF_MFA is on.
+
+    Django's own admin sign-in form asks for a password only, so it is replaced by allauth's,
+    which asks for the second factor too.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if getattr(settings, "REQUIRE_STAFF_MFA", False):
+            response = self.redirect_if_needed(request)
+            if response is not None:
+                return response
+        return self.get_response(request)
+
+    def redirect_if_needed(self, request):
+        path = request.path_info
+        if path == reverse("admin:login"):
+            target = request.GET.get("next") or reverse("admin:index")
+            query = urlencode({"next": target})
+            return HttpResponseRedirect(f"{reverse('account_login')}?{query}")
+        if not path.startswith(STAFF_ONLY_PREFIXES) or path.startswith(ALWAYS_OPEN_PATHS):
+            return None
+        user = request.user
+        if not (user.is_authenticated and user.is_staff) or has_second_factor(user):
+            return None
+        messages.warning(
+            request,
+            "Organiser accounts need two-factor authentication. Set up an authenticator app "
+            "or a security key to continue.",
+        )
+        return HttpResponseRedirect(reverse("mfa_index"))
+
+
+def private_page(view):
+    """Keep a page whose address holds a secret out of caches and other sites' Referer headers.
+
+    Use it on order pages, invitation links and anything reached by a secret link.
+    """
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Cache-Control"] = "private, no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return wrapper
+
+
+def secret_matches(given, stored):
+    """Return whether a secret from a link equals the stored one, in constant time."""
+    if not given or not stored:
+        return False
+    return secrets.compare_digest(str(given).encode(), str(stored).encode())
