@@ -146,6 +146,19 @@ class SlotQuerySet(models.QuerySet):
         """Return the slots the public sees: plain slots and those of published talks."""
         return self.filter(Q(talk__isnull=True) | Q(talk__published=True))
 
+    def programme(self, workshop):
+        """Return ``workshop``'s public slots with talks, rooms and speakers (three queries)."""
+        published_speakers = models.Prefetch(
+            "talk__speakers", queryset=_published_speakers(), to_attr="public_speakers"
+        )
+        return (
+            self.filter(workshop=workshop)
+            .public()
+            .select_related("talk", "room")
+            .prefetch_related(published_speakers, "talk__links")
+            .order_by("start", "room__position", "room__name", "id")
+        )
+
 
 class Slot(models.Model):
     """A time in the programme: a talk in a room, or a plain item such as a break."""

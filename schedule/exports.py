@@ -1,0 +1,424 @@
+"""Build the schedule exports: iCalendar, frab / c3voc XML and JSON.
+
+Every id is derived from the talk or slot primary key and the workshop slug, never from
+row order, so calendars and conference apps keep recognising an entry after changes.
+"""
+
+import datetime as dt
+import json
+import re
+import uuid
+from urllib.parse import urlsplit
+
+import icalendar
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from lxml import etree
+
+from schedule.models import GUID_NAMESPACE, Room, Slot
+
+GENERATOR = {"name": "workshop-site", "version": "1.0"}
+TIMESLOT = "00:05"
+# frab event types for our talk kinds.
+EVENT_TYPES = {
+    "talk": "talk",
+    "keynote": "keynote",
+    "tutorial": "workshop",
+    "panel": "discussion",
+    "interactive": "hands-on",
+    "lightning": "lightning",
+}
+# Plain slots get ids far above any talk's so the two never collide.
+PLAIN_SLOT_ID_BASE = 1_000_000_000
+
+
+def absolute(path):
+    return f"{settings.SITE_URL}{path}"
+
+
+def site_host():
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def acronym(workshop):
+    """Return the workshop slug in the form both schemas accept (no hyphens, 4+ characters)."""
+    value = re.sub(r"[^a-z0-9_]", "_", workshop.slug.lower()).strip("_") or "workshop"
+    return value if len(value) >= 4 else f"{value}_workshop"
+
+
+def load_programme(workshop):
+    """Return the public slots and the rooms of ``workshop``'s programme."""
+    slots = list(Slot.objects.programme(workshop))
+    rooms = list(
+        Room.objects.filter(slots__workshop=workshop).distinct().order_by("position", "name")
+    )
+    return slots, rooms
+
+
+class Entry:
+    """One exported item: a scheduled talk or a plain slot (welcome, discussion)."""
+
+    def __init__(self, slot, workshop):
+        self.slot = slot
+        self.talk = slot.talk
+        self.workshop = workshop
+
+    @property
+    def id(self):
+        return self.talk.pk if self.talk else PLAIN_SLOT_ID_BASE + self.slot.pk
+
+    @property
+    def guid(self):
+        if self.talk:
+            return str(self.talk.guid(self.workshop.slug))
+        return str(uuid.uuid5(GUID_NAMESPACE, f"{self.workshop.slug}/slot/{self.slot.pk}"))
+
+    @property
+    def title(self):
+        return self.slot.display_title
+
+    @property
+    def slug(self):
+        if self.talk:
+            tail = slugify(self.talk.slug).lower().replace("-", "_")
+            value = f"{acronym(self.workshop)}-talk-{self.talk.pk}-{tail}"
+        else:
+            value = f"{acronym(self.workshop)}-slot-{self.slot.pk}"
+        return value.rstrip("-_")
+
+    @property
+    def url(self):
+        if self.talk:
+            return absolute(self.talk.get_absolute_url())
+        return absolute(f"{reverse('schedule:schedule')}#slot-{self.slot.pk}")
+
+    @property
+    def type(self):
+        return EVENT_TYPES.get(self.talk.kind, "talk") if self.talk else "other"
+
+    @property
+    def room_name(self):
+        return self.slot.room.name if self.slot.room else "All rooms"
+
+    @property
+    def speakers(self):
+        return self.talk.public_speakers if self.talk else []
+
+    @property
+    def stamp(self):
+        """Return when the entry last changed (iCalendar DTSTAMP)."""
+        if self.talk:
+            return max(self.slot.updated_at, self.talk.updated_at)
+        return self.slot.updated_at
+
+    def links(self):
+        """Return (type, url, title) of the entry's links, with the schemas' link types only."""
+        if not self.talk:
+            return []
+        links = []
+        if self.talk.slides_url:
+            links.append(("slides", self.talk.slides_url, "Slides"))
+        if self.talk.video_url:
+            links.append(("media", self.talk.video_url, "Video"))
+        links += [(link.kind, link.url, link.title) for link in self.talk.links.all()]
+        return links
+
+    def local_start(self):
+        return timezone.localtime(self.slot.start, self.workshop.tzinfo)
+
+
+def entries(slots, workshop):
+    """Return the exported entries: talks and plain slots other than breaks."""
+    return [Entry(slot, workshop) for slot in slots if slot.talk_id or not slot.is_break]
+
+
+def duration(delta):
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def speaker_guid(speaker, workshop):
+    return str(uuid.uuid5(GUID_NAMESPACE, f"{workshop.slug}/speaker/{speaker.pk}"))
+
+
+# iCalendar -----------------------------------------------------------------------------
+
+
+def build_ics(workshop, slots):
+    """Return an RFC 5545 calendar of the slots (bytes)."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", f"-//{site_host()}//{GENERATOR['name']} {GENERATOR['version']}//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", workshop.title)
+    calendar.add("x-wr-timezone", workshop.time_zone)
+    for entry in entries(slots, workshop):
+        calendar.add_component(_ics_event(entry))
+    first = workshop.starts_at.date() - dt.timedelta(days=366)
+    last = workshop.ends_at.date() + dt.timedelta(days=366)
+    if workshop.time_zone == "UTC":
+        # UTC times are written with "Z"; the zone is still declared for readers that want it.
+        calendar.add_component(
+            icalendar.Timezone.from_tzid("UTC", first_date=first, last_date=last)
+        )
+    calendar.add_missing_timezones(first_date=first, last_date=last)
+    _timezones_first(calendar)
+    return calendar.to_ical()
+
+
+def _ics_event(entry):
+    zone = entry.workshop.tzinfo
+    event = icalendar.Event()
+    event.add("uid", f"{entry.guid}@{site_host()}")
+    event.add("dtstamp", entry.stamp.astimezone(dt.UTC).replace(microsecond=0))
+    event.add("dtstart", timezone.localtime(entry.slot.start, zone))
+    event.add("dtend", timezone.localtime(entry.slot.end, zone))
+    event.add("summary", entry.title)
+    event.add("url", entry.url)
+    event.add("location", entry.room_name)
+    description = [entry.talk.abstract] if entry.talk and entry.talk.abstract else []
+    if entry.speakers:
+        description.append("Speakers: " + ", ".join(s.name for s in entry.speakers))
+    if entry.slot.room and entry.slot.room.stream_url:
+        description.append(f"Stream: {entry.slot.room.stream_url}")
+    description.append(entry.url)
+    event.add("description", "\n\n".join(description))
+    if entry.talk:
+        event.add("categories", [entry.talk.get_kind_display()])
+    return event
+
+
+def _timezones_first(calendar):
+    """Put VTIMEZONE components before the events that use them, as most readers expect."""
+    calendar.subcomponents.sort(key=lambda component: component.name != "VTIMEZONE")
+
+
+# frab / c3voc -----------------------------------------------------------------------------
+
+
+def _days(workshop, slots):
+    """Return [(index, date, day_start, day_end, [entries])] in the event's zone."""
+    zone = workshop.tzinfo
+    by_date = {}
+    for entry in entries(slots, workshop):
+        by_date.setdefault(entry.local_start().date(), []).append(entry)
+    start_date = workshop.local_starts_at.date()
+    end_date = workshop.local_ends_at.date()
+    days = []
+    date = start_date
+    index = 1
+    while date <= end_date:
+        midnight = dt.datetime.combine(date, dt.time(0), zone)
+        next_midnight = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(0), zone)
+        day_start = max(workshop.local_starts_at, midnight)
+        day_end = min(workshop.local_ends_at, next_midnight)
+        days.append((index, date, day_start, day_end, by_date.pop(date, [])))
+        date += dt.timedelta(days=1)
+        index += 1
+    for date, extra in sorted(by_date.items()):  # slots outside the dates: still exported
+        midnight = dt.datetime.combine(date, dt.time(0), zone)
+        days.append((index, date, midnight, midnight + dt.timedelta(days=1), extra))
+        index += 1
+    return days
+
+
+def _rooms_of(day_entries, rooms):
+    """Return [(room name, room or None, entries)] in room order; plain slots go first."""
+    grouped = {}
+    for entry in day_entries:
+        grouped.setdefault(entry.slot.room_id, []).append(entry)
+    result = []
+    if None in grouped:
+        result.append(("All rooms", None, grouped.pop(None)))
+    for room in rooms:
+        if room.pk in grouped:
+            result.append((room.name, room, grouped.pop(room.pk)))
+    return result
+
+
+def room_guid(room, workshop):
+    return str(uuid.uuid5(GUID_NAMESPACE, f"{workshop.slug}/room/{room.pk if room else 'all'}"))
+
+
+def _time_zone_name(workshop):
+    name = workshop.time_zone
+    return name if re.search(r"^([A-Z][a-z]+/[A-Z][a-z]+)|UTC$", name) else None
+
+
+def _tracks(slots):
+    return sorted({slot.talk.track for slot in slots if slot.talk_id and slot.talk.track})
+
+
+def build_xml(workshop, slots, rooms):
+    """Return the frab / c3voc schedule XML (bytes)."""
+    root = etree.Element("schedule")
+    etree.SubElement(root, "generator", name=GENERATOR["name"], version=GENERATOR["version"])
+    etree.SubElement(root, "url").text = absolute(reverse("schedule:schedule_xml"))
+    etree.SubElement(root, "version").text = _version(slots)
+    conference = etree.SubElement(root, "conference")
+    days = _days(workshop, slots)
+    for tag, value in [
+        ("acronym", acronym(workshop)),
+        ("title", workshop.title),
+        ("start", workshop.local_starts_at.isoformat()),
+        ("end", workshop.local_ends_at.isoformat()),
+        ("days", str(len(days))),
+        ("timeslot_duration", TIMESLOT),
+        ("base_url", absolute("/")),
+        ("url", absolute(reverse("schedule:schedule"))),
+        ("time_zone_name", workshop.time_zone),
+    ]:
+        etree.SubElement(conference, tag).text = value
+    for track in _tracks(slots):
+        etree.SubElement(conference, "track", name=track)
+    for index, date, day_start, day_end, day_entries in days:
+        day = etree.SubElement(
+            root,
+            "day",
+            index=str(index),
+            date=date.isoformat(),
+            start=day_start.isoformat(),
+            end=day_end.isoformat(),
+        )
+        for name, room, room_entries in _rooms_of(day_entries, rooms):
+            room_element = etree.SubElement(day, "room", name=name, guid=room_guid(room, workshop))
+            for entry in room_entries:
+                _xml_event(room_element, entry)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+def _xml_event(parent, entry):
+    event = etree.SubElement(parent, "event", guid=entry.guid, id=str(entry.id))
+    talk = entry.talk
+    start = entry.local_start()
+    values = [
+        ("date", start.isoformat()),
+        ("start", start.strftime("%H:%M")),
+        ("duration", duration(entry.slot.duration)),
+        ("room", entry.room_name),
+        ("slug", entry.slug),
+        ("url", entry.url),
+        ("title", entry.title),
+        ("subtitle", ""),
+        ("track", talk.track if talk else ""),
+        ("type", entry.type),
+        ("language", talk.language if talk else "en"),
+        ("abstract", talk.abstract if talk else ""),
+        ("description", talk.description if talk else ""),
+    ]
+    for tag, value in values:
+        etree.SubElement(event, tag).text = value
+    persons = etree.SubElement(event, "persons")
+    for speaker in entry.speakers:
+        person = etree.SubElement(
+            persons, "person", id=str(speaker.pk), guid=speaker_guid(speaker, entry.workshop)
+        )
+        person.text = speaker.name
+    links = etree.SubElement(event, "links")
+    for kind, url, title in entry.links():
+        etree.SubElement(links, "link", href=url, type=kind).text = title
+
+
+def _version(slots):
+    stamps = [slot.updated_at for slot in slots] + [
+        slot.talk.updated_at for slot in slots if slot.talk_id
+    ]
+    latest = max(stamps) if stamps else None
+    return latest.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if latest else "empty"
+
+
+def build_json(workshop, slots, rooms):
+    """Return the frab / c3voc schedule JSON (bytes)."""
+    days = _days(workshop, slots)
+    conference = {
+        "acronym": acronym(workshop),
+        "title": workshop.title,
+        "description": workshop.tagline,
+        "start": workshop.local_starts_at.isoformat(),
+        "end": workshop.local_ends_at.isoformat(),
+        "daysCount": len(days),
+        "timeslot_duration": TIMESLOT,
+        "url": absolute(reverse("schedule:schedule")),
+        "keywords": workshop.keyword_list,
+        "tracks": [{"name": track, "slug": _track_slug(track)} for track in _tracks(slots)],
+        "rooms": [_json_room(room, workshop) for room in rooms],
+        "days": [
+            {
+                "index": index,
+                "date": date.isoformat(),
+                "day_start": day_start.isoformat(),
+                "day_end": day_end.isoformat(),
+                "rooms": {
+                    name: [_json_event(entry) for entry in room_entries]
+                    for name, _room, room_entries in _rooms_of(day_entries, rooms)
+                },
+            }
+            for index, date, day_start, day_end, day_entries in days
+        ],
+    }
+    zone_name = _time_zone_name(workshop)
+    if zone_name:
+        conference["time_zone_name"] = zone_name
+    data = {
+        "$schema": "https://c3voc.de/schedule/schema.json",
+        "generator": {**GENERATOR, "url": absolute("/")},
+        "schedule": {
+            "version": _version(slots),
+            "base_url": absolute("/"),
+            "conference": conference,
+        },
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False).encode()
+
+
+def _track_slug(track):
+    return slugify(track).strip("-_") or "track"
+
+
+def _json_room(room, workshop):
+    data = {"name": room.name, "guid": room_guid(room, workshop), "type": "online"}
+    slug = slugify(room.name).strip("-_")
+    if slug:
+        data["slug"] = slug
+    if room.stream_url:
+        data["url"] = room.stream_url
+    if room.description:
+        data["description"] = room.description
+    return data
+
+
+def _json_event(entry):
+    talk = entry.talk
+    start = entry.local_start()
+    return {
+        "guid": entry.guid,
+        "id": entry.id,
+        "date": start.isoformat(),
+        "start": start.strftime("%H:%M"),
+        "end": timezone.localtime(entry.slot.end, entry.workshop.tzinfo).isoformat(),
+        "duration": duration(entry.slot.duration),
+        "room": entry.room_name,
+        "slug": entry.slug,
+        "url": entry.url,
+        "title": entry.title,
+        "subtitle": None,
+        "track": (talk.track or None) if talk else None,
+        "type": entry.type,
+        "language": talk.language if talk else "en",
+        "abstract": talk.abstract if talk else "",
+        "description": talk.description if talk else "",
+        "persons": [_json_person(speaker, entry) for speaker in entry.speakers],
+        "links": [{"type": kind, "url": url, "title": title} for kind, url, title in entry.links()],
+    }
+
+
+def _json_person(speaker, entry):
+    return {
+        "name": speaker.name,
+        "guid": speaker_guid(speaker, entry.workshop),
+        "url": absolute(speaker.get_absolute_url()),
+        "avatar": absolute(speaker.photo.url) if speaker.photo else None,
+        "biography": speaker.short_bio or None,
+    }
