@@ -1,1 +1,184 @@
+from django.contrib import admin, messages
+from django.utils import timezone
 
+from tickets import payments, services
+from tickets.models import Order, OrderEvent, StripeEvent, Ticket, TicketType, Voucher
+
+
+def warn_if_card_payment_off(request):
+    if not payments.card_payment_enabled():
+        messages.warning(
+            request,
+            "Card payment is off: STRIPE_SECRET_KEY is not set. "
+            "Free and invoice tickets still sell.",
+        )
+
+
+@admin.register(TicketType)
+class TicketTypeAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "workshop",
+        "price",
+        "capacity",
+        "seats_sold",
+        "visible",
+        "invoice_allowed",
+        "sale_starts_at",
+        "sale_ends_at",
+    ]
+    list_filter = ["workshop", "visible", "invoice_allowed"]
+    search_fields = ["name", "description"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_seats_taken(timezone.now())
+
+    @admin.display(description="seats held")
+    def seats_sold(self, ticket_type):
+        return ticket_type.seats_taken
+
+    def changelist_view(self, request, extra_context=None):
+        warn_if_card_payment_off(request)
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(Voucher)
+class VoucherAdmin(admin.ModelAdmin):
+    list_display = ["code", "workshop", "discount", "value", "max_uses", "valid_until", "note"]
+    list_filter = ["workshop", "discount"]
+    search_fields = ["code", "note"]
+    filter_horizontal = ["ticket_types"]
+
+
+class TicketInline(admin.TabularInline):
+    model = Ticket
+    extra = 0
+    fields = ["code", "ticket_type", "attendee_name", "attendee_email", "price", "checked_in_at"]
+    readonly_fields = ["code", "ticket_type", "price"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    fields = ["created_at", "from_status", "to_status", "note", "actor"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class StripeEventInline(admin.TabularInline):
+    model = StripeEvent
+    extra = 0
+    fields = ["received_at", "event_id", "type", "result"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = "Stripe events received"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def run_on_each(modeladmin, request, queryset, action, done):
+    """Run a service on each selected order and report each success or refusal."""
+    for order in queryset:
+        try:
+            action(order=order, actor=request.user)
+        except services.OrderError as error:
+            modeladmin.message_user(request, str(error), messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"Order {order.code} {done}.", messages.SUCCESS)
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "buyer_name",
+        "buyer_email",
+        "status",
+        "payment_method",
+        "total",
+        "currency",
+        "created_at",
+    ]
+    list_filter = ["status", "payment_method", "workshop", "created_at"]
+    search_fields = [
+        "code",
+        "buyer_name",
+        "buyer_email",
+        "tickets__code",
+        "tickets__attendee_name",
+        "tickets__attendee_email",
+        "stripe_session_id",
+        "stripe_payment_intent_id",
+    ]
+    date_hierarchy = "created_at"
+    inlines = [TicketInline, OrderEventInline, StripeEventInline]
+    actions = ["mark_paid", "cancel", "refund", "resend_confirmation"]
+    readonly_fields = [
+        "code",
+        "workshop",
+        "status",
+        "payment_method",
+        "voucher",
+        "subtotal",
+        "discount_total",
+        "total",
+        "refunded_amount",
+        "currency",
+        "stripe_session_id",
+        "stripe_payment_intent_id",
+        "reserved_until",
+        "code_of_conduct_accepted_at",
+        "paid_at",
+        "created_at",
+        "updated_at",
+        "user",
+    ]
+    fields = ["buyer_name", "buyer_email", *readonly_fields]
+
+    def has_add_permission(self, request):
+        # Orders are made by the shop so that capacity and prices are always checked.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        warn_if_card_payment_off(request)
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Mark selected invoice orders paid")
+    def mark_paid(self, request, queryset):
+        run_on_each(self, request, queryset, services.mark_invoice_paid, "marked paid")
+
+    @admin.action(description="Cancel selected orders")
+    def cancel(self, request, queryset):
+        run_on_each(self, request, queryset, services.cancel_order, "cancelled")
+
+    @admin.action(description="Refund selected card orders in full through Stripe")
+    def refund(self, request, queryset):
+        run_on_each(self, request, queryset, services.refund_order, "refunded")
+
+    @admin.action(description="Resend the confirmation e-mail")
+    def resend_confirmation(self, request, queryset):
+        for order in queryset:
+            services.resend_confirmation(order=order)
+        self.message_user(request, f"Sent {queryset.count()} confirmation e-mails.")
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "type", "order", "result", "received_at"]
+    list_filter = ["type"]
+    search_fields = ["event_id", "object_id", "order__code"]
+    readonly_fields = ["event_id", "type", "order", "object_id", "payload", "result", "received_at"]
+
+    def has_add_permission(self, request):
+        return False

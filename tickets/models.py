@@ -1,1 +1,305 @@
-from django.db import models  # noqa: F401
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from workshop.models import Workshop
+
+# Letters and digits that cannot be mistaken for each other when read aloud or typed.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def random_code(length):
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def new_order_secret():
+    return secrets.token_urlsafe(32)
+
+
+def holding_seats_q(now, prefix=""):
+    """Return a filter for orders that hold their seats at ``now``.
+
+    Paid orders hold them; pending orders hold them while their reservation runs,
+    while they wait for an invoice to be paid, or while Stripe processes a payment.
+    """
+    p = prefix
+    return (
+        Q(**{f"{p}status__in": Order.SEAT_HOLDING_STATUSES})
+        | Q(**{f"{p}status": Order.Status.PENDING, f"{p}payment_method": Order.Method.INVOICE})
+        | Q(**{f"{p}status": Order.Status.PENDING, f"{p}reserved_until__gt": now})
+    )
+
+
+class TicketTypeQuerySet(models.QuerySet):
+    def listed(self, *, workshop, unlocked_ids=()):
+        """Return the types shown on the tickets page: visible ones and those a voucher unlocks."""
+        return self.filter(Q(visible=True) | Q(id__in=list(unlocked_ids)), workshop=workshop)
+
+    def on_sale(self, now=None):
+        """Return the types whose sale window is open now."""
+        now = now or timezone.now()
+        return self.filter(
+            Q(sale_starts_at__isnull=True) | Q(sale_starts_at__lte=now),
+            Q(sale_ends_at__isnull=True) | Q(sale_ends_at__gt=now),
+        )
+
+    def with_seats_taken(self, now=None):
+        """Annotate ``seats_taken``: tickets of orders that hold seats now."""
+        now = now or timezone.now()
+        return self.annotate(
+            seats_taken=Count("tickets", filter=holding_seats_q(now, prefix="tickets__order__"))
+        )
+
+
+class TicketType(models.Model):
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="ticket_types")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="In the workshop's currency. 0 for a free ticket.",
+    )
+    capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seats for sale. Empty means unlimited."
+    )
+    sale_starts_at = models.DateTimeField(null=True, blank=True)
+    sale_ends_at = models.DateTimeField(null=True, blank=True)
+    visible = models.BooleanField(
+        default=True, help_text="Hidden types are sold only with a voucher that unlocks them."
+    )
+    min_per_order = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    max_per_order = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1)])
+    invoice_allowed = models.BooleanField(
+        default=False,
+        help_text="Offer payment by invoice / bank transfer for orders of only such types.",
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    objects = TicketTypeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price__gte=0), name="ticket_type_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_per_order__gte=models.F("min_per_order")),
+                name="ticket_type_max_at_least_min",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.min_per_order and self.max_per_order and self.max_per_order < self.min_per_order:
+            raise ValidationError({"max_per_order": "Must be at least the minimum per order."})
+        if self.sale_starts_at and self.sale_ends_at and self.sale_ends_at <= self.sale_starts_at:
+            raise ValidationError({"sale_ends_at": "Sales must end after they start."})
+
+    def is_on_sale(self, now=None):
+        now = now or timezone.now()
+        started = self.sale_starts_at is None or self.sale_starts_at <= now
+        return started and (self.sale_ends_at is None or self.sale_ends_at > now)
+
+    def sales_not_started(self, now=None):
+        now = now or timezone.now()
+        return self.sale_starts_at is not None and self.sale_starts_at > now
+
+    @property
+    def seats_left(self):
+        """Return the seats left, or None when unlimited (needs ``with_seats_taken``)."""
+        if self.capacity is None:
+            return None
+        return max(self.capacity - self.seats_taken, 0)
+
+
+class Voucher(models.Model):
+    class Discount(models.TextChoices):
+        NONE = "none", "No discount (only unlocks ticket types)"
+        PERCENT = "percent", "Percentage off each ticket"
+        FIXED = "fixed", "Fixed amount off each ticket"
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="vouchers")
+    code = models.CharField(max_length=50, help_text="Case does not matter; stored in capitals.")
+    discount = models.CharField(max_length=10, choices=Discount.choices, default=Discount.NONE)
+    value = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Percent (0-100) or amount in the workshop's currency.",
+    )
+    ticket_types = models.ManyToManyField(
+        TicketType,
+        blank=True,
+        related_name="vouchers",
+        help_text="Types the voucher applies to; hidden ones listed here are unlocked. "
+        "Empty means every visible type.",
+    )
+    max_uses = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Orders that may use it. Empty means unlimited."
+    )
+    valid_until = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True, help_text="For organisers only.")
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["workshop", "code"], name="voucher_code_per_workshop")
+        ]
+
+    def __str__(self):
+        return self.code
+
+    def save(self, *args, **kwargs):
+        self.code = self.code.strip().upper()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        if self.discount == self.Discount.PERCENT and self.value > 100:
+            raise ValidationError({"value": "A percentage cannot be more than 100."})
+
+    def is_valid_at(self, now):
+        return self.valid_until is None or self.valid_until > now
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending payment"
+        PROCESSING = "processing", "Payment processing"
+        PAID = "paid", "Paid"
+        PARTLY_REFUNDED = "partly_refunded", "Partly refunded"
+        REFUNDED = "refunded", "Refunded"
+        EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Method(models.TextChoices):
+        STRIPE = "stripe", "Card (Stripe)"
+        INVOICE = "invoice", "Invoice / bank transfer"
+        FREE = "free", "Free"
+
+    SEAT_HOLDING_STATUSES = [Status.PROCESSING, Status.PAID, Status.PARTLY_REFUNDED]
+    PAID_STATUSES = [Status.PAID, Status.PARTLY_REFUNDED]
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.PROTECT, related_name="orders")
+    code = models.CharField(max_length=12, unique=True, editable=False)
+    secret = models.CharField(max_length=64, default=new_order_secret, editable=False)
+    buyer_name = models.CharField(max_length=200)
+    buyer_email = models.EmailField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ticket_orders",
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    payment_method = models.CharField(max_length=10, choices=Method.choices)
+    voucher = models.ForeignKey(
+        Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    subtotal = models.DecimalField(max_digits=10, decimal_places=2)
+    discount_total = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    total = models.DecimalField(max_digits=10, decimal_places=2)
+    refunded_amount = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3)
+    stripe_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_session_url = models.URLField(max_length=1000, blank=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    reserved_until = models.DateTimeField(null=True, blank=True)
+    code_of_conduct_accepted_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} ({self.buyer_name})"
+
+    def get_absolute_url(self):
+        return reverse("tickets:order_detail", args=[self.code, self.secret])
+
+    @property
+    def is_paid(self):
+        return self.status in self.PAID_STATUSES
+
+    def holds_seats(self, now=None):
+        now = now or timezone.now()
+        if self.status in self.SEAT_HOLDING_STATUSES:
+            return True
+        if self.status != self.Status.PENDING:
+            return False
+        if self.payment_method == self.Method.INVOICE:
+            return True
+        return self.reserved_until is not None and self.reserved_until > now
+
+
+class Ticket(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tickets")
+    ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, related_name="tickets")
+    attendee_name = models.CharField(max_length=200)
+    attendee_email = models.EmailField()
+    code = models.CharField(max_length=16, unique=True, editable=False)
+    price = models.DecimalField(max_digits=10, decimal_places=2, help_text="Price paid.")
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.code} {self.attendee_name}"
+
+
+class OrderEvent(models.Model):
+    """One line of an order's history: a status change or a payment fact."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(auto_now_add=True)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    note = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status}: {self.note}"
+
+
+class StripeEvent(models.Model):
+    """A webhook event received from Stripe; its unique id makes each one processed once."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="stripe_events"
+    )
+    object_id = models.CharField(max_length=255, blank=True)
+    payload = models.JSONField(default=dict)
+    result = models.CharField(max_length=300, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.event_id} {self.type}"

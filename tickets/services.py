@@ -1,0 +1,707 @@
+"""Every write that touches money, seats or an order's state.
+
+Views, the webhook, admin actions and commands call these functions. Capacity is
+checked inside one transaction that locks the ticket type rows, and seats are
+counted from the orders that hold them: there is no counter to drift.
+"""
+
+import datetime as dt
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import stripe
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import OperationalError, connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from tickets import emails, payments
+from tickets.models import (
+    Order,
+    OrderEvent,
+    Ticket,
+    TicketType,
+    Voucher,
+    holding_seats_q,
+    random_code,
+)
+
+logger = logging.getLogger(__name__)
+
+Status = Order.Status
+Method = Order.Method
+ZERO = Decimal("0")
+
+
+class OrderError(Exception):
+    """A reason, in words for the buyer or organiser, why something cannot be done."""
+
+
+class Busy(OrderError):
+    """The capacity lock could not be taken in time: the buyer should try again."""
+
+
+class PaymentUnavailable(OrderError):
+    """Stripe could not be reached or refused; nothing was charged."""
+
+
+@dataclass
+class Line:
+    ticket_type: TicketType
+    quantity: int
+    unit_price: Decimal
+
+    @property
+    def amount(self):
+        return self.unit_price * self.quantity
+
+
+@dataclass
+class Quote:
+    currency: str
+    lines: list = field(default_factory=list)
+    voucher: Voucher | None = None
+
+    @property
+    def subtotal(self):
+        return sum((line.ticket_type.price * line.quantity for line in self.lines), ZERO)
+
+    @property
+    def total(self):
+        return sum((line.amount for line in self.lines), ZERO)
+
+    @property
+    def discount_total(self):
+        return self.subtotal - self.total
+
+    @property
+    def quantity(self):
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def invoice_allowed(self):
+        return all(line.ticket_type.invoice_allowed for line in self.lines)
+
+
+# -- Pricing ---------------------------------------------------------------------------
+
+
+def clean_ticket_counts(ticket_counts):
+    """Return {ticket type id: quantity} without zeros, or raise OrderError."""
+    counts = {}
+    for key, value in ticket_counts.items():
+        try:
+            type_id, quantity = int(getattr(key, "pk", key)), int(value)
+        except (TypeError, ValueError):
+            raise OrderError("Quantities must be whole numbers.") from None
+        if quantity < 0:
+            raise OrderError("Quantities cannot be negative.")
+        if quantity:
+            counts[type_id] = quantity
+    if not counts:
+        raise OrderError("Choose at least one ticket.")
+    return counts
+
+
+def find_voucher(*, workshop, code, lock=False):
+    """Return the voucher with this code (any case), or None for an empty code."""
+    code = (code or "").strip().upper()
+    if not code:
+        return None
+    queryset = Voucher.objects.filter(workshop=workshop, code=code).prefetch_related("ticket_types")
+    if lock:
+        queryset = queryset.select_for_update()
+    voucher = queryset.first()
+    if voucher is None:
+        raise OrderError("This voucher code is not valid.")
+    if not voucher.is_valid_at(timezone.now()):
+        raise OrderError("This voucher code has expired.")
+    return voucher
+
+
+def discounted_price(ticket_type, voucher, currency):
+    """Return what one ticket of this type costs with the voucher."""
+    price = ticket_type.price
+    if voucher is None or not voucher_applies(voucher, ticket_type):
+        return price
+    if voucher.discount == Voucher.Discount.PERCENT:
+        price = price * (100 - min(voucher.value, Decimal(100))) / 100
+    elif voucher.discount == Voucher.Discount.FIXED:
+        price = max(price - voucher.value, ZERO)
+    return payments.quantize(price, currency)
+
+
+def voucher_applies(voucher, ticket_type):
+    limited = {t.id for t in voucher.ticket_types.all()}
+    return ticket_type.id in limited if limited else ticket_type.visible
+
+
+def build_quote(*, workshop, types_by_id, counts, voucher, now):
+    """Check every chosen type against its rules and price it; raise OrderError."""
+    quote = Quote(currency=workshop.currency.upper(), voucher=voucher)
+    unlocked = {t.id for t in voucher.ticket_types.all()} if voucher else set()
+    for type_id, quantity in sorted(counts.items()):
+        ticket_type = types_by_id.get(type_id)
+        if ticket_type is None or not (ticket_type.visible or type_id in unlocked):
+            raise OrderError("One of the chosen ticket types is not available.")
+        check_sale_window(ticket_type, now)
+        if not ticket_type.min_per_order <= quantity <= ticket_type.max_per_order:
+            raise OrderError(
+                f"Choose between {ticket_type.min_per_order} and {ticket_type.max_per_order} "
+                f"“{ticket_type.name}” tickets per order."
+            )
+        price = discounted_price(ticket_type, voucher, quote.currency)
+        quote.lines.append(Line(ticket_type, quantity, price))
+    if voucher and not any(voucher_applies(voucher, line.ticket_type) for line in quote.lines):
+        raise OrderError("This voucher code does not apply to the tickets you chose.")
+    return quote
+
+
+def check_sale_window(ticket_type, now):
+    if ticket_type.sales_not_started(now):
+        opens = date_format(ticket_type.sale_starts_at, "j F Y, H:i e")
+        raise OrderError(f"Sales of “{ticket_type.name}” open on {opens}.")
+    if not ticket_type.is_on_sale(now):
+        raise OrderError(f"Sales of “{ticket_type.name}” have closed.")
+
+
+def quote_order(*, workshop, ticket_counts, voucher_code=None):
+    """Price a choice of tickets for the checkout page (no lock, no seat check)."""
+    counts = clean_ticket_counts(ticket_counts)
+    types = TicketType.objects.filter(workshop=workshop, id__in=counts)
+    voucher = find_voucher(workshop=workshop, code=voucher_code)
+    return build_quote(
+        workshop=workshop,
+        types_by_id={t.id: t for t in types},
+        counts=counts,
+        voucher=voucher,
+        now=timezone.now(),
+    )
+
+
+# -- Seats -----------------------------------------------------------------------------
+
+
+def seats_taken(type_ids, *, now, exclude_order=None):
+    """Return {ticket type id: seats held now}, counted from tickets of holding orders."""
+    tickets = Ticket.objects.filter(ticket_type_id__in=type_ids).filter(
+        holding_seats_q(now, prefix="order__")
+    )
+    if exclude_order is not None:
+        tickets = tickets.exclude(order=exclude_order)
+    rows = tickets.values("ticket_type_id").annotate(n=Count("id")).order_by()
+    return {row["ticket_type_id"]: row["n"] for row in rows}
+
+
+def check_capacity(counts, types_by_id, *, now, exclude_order=None):
+    taken = seats_taken(list(counts), now=now, exclude_order=exclude_order)
+    for type_id, quantity in sorted(counts.items()):
+        ticket_type = types_by_id[type_id]
+        if ticket_type.capacity is None:
+            continue
+        left = max(ticket_type.capacity - taken.get(type_id, 0), 0)
+        if quantity > left:
+            if left == 0:
+                raise OrderError(f"“{ticket_type.name}” is sold out.")
+            raise OrderError(f"Only {left} “{ticket_type.name}” tickets are left.")
+
+
+def lock_ticket_types(type_ids):
+    """Lock the ticket type rows in id order, so that concurrent buyers queue, never deadlock."""
+    if connection.vendor == "postgresql":
+        # A buyer waits this long for the lock, then is told to try again.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = {int(settings.TICKETS_LOCK_TIMEOUT_MS)}")
+    rows = TicketType.objects.select_for_update().filter(id__in=type_ids).order_by("id")
+    return {t.id: t for t in rows}
+
+
+def is_lock_failure(error):
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    # 55P03 lock_not_available, 40P01 deadlock, 40001 serialization failure.
+    return sqlstate in {"55P03", "40P01", "40001"} or "database is locked" in str(error)
+
+
+def check_voucher_uses(voucher, *, now):
+    if voucher is None or voucher.max_uses is None:
+        return
+    used = voucher.orders.filter(holding_seats_q(now)).count()
+    if used >= voucher.max_uses:
+        raise OrderError("This voucher code has been used up.")
+
+
+# -- Creating orders -------------------------------------------------------------------
+
+
+def clean_people(buyer, attendees, quantity):
+    """Return the buyer and attendees as stripped dicts, or raise OrderError."""
+    people = [buyer, *attendees]
+    cleaned = []
+    for person in people:
+        name = (person.get("name") or "").strip()
+        email = (person.get("email") or "").strip()
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise OrderError("Every name and a valid e-mail address are needed.") from None
+        if not name:
+            raise OrderError("Every name and a valid e-mail address are needed.")
+        cleaned.append({"name": name, "email": email})
+    if len(attendees) != quantity:
+        raise OrderError(f"Give a name and e-mail address for each of the {quantity} attendees.")
+    return cleaned[0], cleaned[1:]
+
+
+def choose_method(quote, payment_method):
+    if quote.total == ZERO:
+        return Method.FREE
+    if payment_method == Method.STRIPE and payments.card_payment_enabled():
+        return Method.STRIPE
+    if payment_method == Method.INVOICE and quote.invoice_allowed:
+        return Method.INVOICE
+    raise OrderError("Choose a payment method that is offered for these tickets.")
+
+
+def new_order_code():
+    while True:
+        code = random_code(8)
+        if not Order.objects.filter(code=code).exists():
+            return code
+
+
+def create_order(
+    *, workshop, ticket_counts, buyer, attendees, voucher_code=None, payment_method, user=None
+):
+    """Check the choice, reserve the seats and create the order with its tickets.
+
+    Free orders are confirmed at once; card orders hold their seats for the
+    reservation time; invoice orders hold them until an organiser marks them paid.
+    """
+    counts = clean_ticket_counts(ticket_counts)
+    buyer, attendees = clean_people(buyer, list(attendees), sum(counts.values()))
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            types_by_id = lock_ticket_types(list(counts))
+            types_by_id = {k: v for k, v in types_by_id.items() if v.workshop_id == workshop.id}
+            voucher = find_voucher(workshop=workshop, code=voucher_code, lock=True)
+            quote = build_quote(
+                workshop=workshop, types_by_id=types_by_id, counts=counts, voucher=voucher, now=now
+            )
+            check_voucher_uses(voucher, now=now)
+            check_capacity(counts, types_by_id, now=now)
+            method = choose_method(quote, payment_method)
+            order = save_order(workshop, quote, method, buyer, attendees, user, now)
+    except OperationalError as error:
+        if is_lock_failure(error):
+            raise Busy("Many people are buying tickets right now. Please try again.") from error
+        raise
+    return order
+
+
+def save_order(workshop, quote, method, buyer, attendees, user, now):
+    order = Order.objects.create(
+        workshop=workshop,
+        code=new_order_code(),
+        buyer_name=buyer["name"],
+        buyer_email=buyer["email"],
+        user=user if user is not None and user.is_authenticated else None,
+        payment_method=method,
+        voucher=quote.voucher,
+        subtotal=quote.subtotal,
+        discount_total=quote.discount_total,
+        total=quote.total,
+        currency=quote.currency,
+        code_of_conduct_accepted_at=now,
+        reserved_until=now + dt.timedelta(minutes=settings.TICKETS_RESERVATION_MINUTES)
+        if method == Method.STRIPE
+        else None,
+    )
+    people = iter(attendees)
+    tickets = []
+    for line in quote.lines:
+        for _ in range(line.quantity):
+            person = next(people)
+            tickets.append(
+                Ticket(
+                    order=order,
+                    ticket_type=line.ticket_type,
+                    attendee_name=person["name"],
+                    attendee_email=person["email"],
+                    code=random_code(10),
+                    price=line.unit_price,
+                )
+            )
+    Ticket.objects.bulk_create(tickets)
+    log(order, "", Status.PENDING, f"Order created ({order.get_payment_method_display()}).")
+    if method == Method.FREE:
+        set_status(order, Status.PAID, "Free order confirmed.", paid=True)
+    elif method == Method.INVOICE:
+        transaction.on_commit(lambda: emails.send_confirmation(order))
+    return order
+
+
+def log(order, from_status, to_status, note, actor=None):
+    OrderEvent.objects.create(
+        order=order, from_status=from_status, to_status=to_status, note=note, actor=actor
+    )
+
+
+def set_status(order, status, note, *, actor=None, paid=False):
+    """Move the (locked) order to a new status, record why, and confirm a payment by e-mail."""
+    previous = order.status
+    order.status = status
+    if paid:
+        order.paid_at = timezone.now()
+    order.save()
+    log(order, previous, status, note, actor)
+    if paid:
+        transaction.on_commit(lambda: emails.send_confirmation(order))
+
+
+def lock_order(order):
+    return Order.objects.select_for_update().select_related("workshop").get(pk=order.pk)
+
+
+def order_counts(order):
+    return dict(Counter(order.tickets.values_list("ticket_type_id", flat=True)))
+
+
+# -- Stripe Checkout -------------------------------------------------------------------
+
+
+def start_checkout(*, order):
+    """Create the Stripe Checkout Session for a card order and return its URL.
+
+    If Stripe fails, the order expires at once so its seats go back on sale.
+    """
+    now = timezone.now()
+    # Stripe wants expires_at at least 30 minutes ahead; the reservation follows it.
+    expires_at = max(order.reserved_until, now + dt.timedelta(minutes=31))
+    order_url = settings.SITE_URL + order.get_absolute_url()
+    params = {
+        "mode": "payment",
+        "client_reference_id": order.code,
+        "metadata": {"order_code": order.code},
+        "payment_intent_data": {"metadata": {"order_code": order.code}},
+        "customer_email": order.buyer_email,
+        "expires_at": int(expires_at.timestamp()),
+        "line_items": checkout_line_items(order),
+        "success_url": order_url + "?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": order_url + "?cancelled=1",
+    }
+    try:
+        session = payments.get_client().v1.checkout.sessions.create(
+            params, {"idempotency_key": f"order-{order.code}-checkout"}
+        )
+    except stripe.StripeError as error:
+        logger.warning("Stripe Checkout Session for %s failed: %s", order.code, error)
+        release_order(order=order, note=f"Card payment could not start: {error}")
+        raise PaymentUnavailable(
+            "Card payment is not available right now, so your seats were released. "
+            "Nothing was charged. Please try again in a few minutes."
+        ) from error
+    with transaction.atomic():
+        locked = lock_order(order)
+        locked.stripe_session_id = session.id
+        locked.stripe_session_url = session.url
+        locked.reserved_until = expires_at
+        locked.save()
+        log(locked, locked.status, locked.status, f"Checkout Session {session.id} created.")
+    return session.url
+
+
+def checkout_line_items(order):
+    grouped = Counter(
+        (t.ticket_type.name, t.price) for t in order.tickets.select_related("ticket_type")
+    )
+    return [
+        {
+            "quantity": quantity,
+            "price_data": {
+                "currency": order.currency.lower(),
+                "unit_amount": payments.to_minor_units(price, order.currency),
+                "product_data": {"name": f"{order.workshop.title}: {name}"},
+            },
+        }
+        for (name, price), quantity in sorted(grouped.items())
+    ]
+
+
+def release_order(*, order, note, actor=None):
+    """Expire a pending order so its seats are free again."""
+    with transaction.atomic():
+        locked = lock_order(order)
+        if locked.status == Status.PENDING:
+            set_status(locked, Status.EXPIRED, note, actor=actor)
+    return locked
+
+
+def session_problem(order, session):
+    """Return why a Checkout Session does not belong to this order, or ''."""
+    if order.payment_method != Method.STRIPE:
+        return "order is not a card order"
+    if order.stripe_session_id and order.stripe_session_id != session.id:
+        return "session id differs from the order's"
+    if (session.metadata or {}).get("order_code") != order.code:
+        return "metadata names another order"
+    if session.amount_total != payments.to_minor_units(order.total, order.currency):
+        return f"amount {session.amount_total} differs from the order total"
+    if (session.currency or "").lower() != order.currency.lower():
+        return f"currency {session.currency} differs from {order.currency}"
+    return ""
+
+
+def fulfil_checkout_session(*, session_id):
+    """Bring the order of a Checkout Session up to date with Stripe; safe to repeat.
+
+    The session is fetched from the API, never taken from the request, and the
+    order row is locked, so the success page and the webhook may race harmlessly.
+    Returns a short description of what happened.
+    """
+    session = payments.get_client().v1.checkout.sessions.retrieve(session_id)
+    return apply_session(session)
+
+
+def apply_session(session):
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update()
+            .select_related("workshop")
+            .filter(code=session.client_reference_id or "")
+            .first()
+        )
+        if order is None:
+            logger.warning("Checkout Session %s names no known order.", session.id)
+            return None, "unknown order"
+        problem = session_problem(order, session)
+        if problem:
+            logger.error("Checkout Session %s rejected for %s: %s", session.id, order.code, problem)
+            log(order, order.status, order.status, f"Session {session.id} rejected: {problem}.")
+            return order, f"rejected: {problem}"
+        if not order.stripe_session_id:
+            order.stripe_session_id = session.id
+        intent = session.payment_intent
+        if intent:
+            order.stripe_payment_intent_id = intent if isinstance(intent, str) else intent.id
+        if session.payment_status in ("paid", "no_payment_required"):
+            result = record_payment(order)
+        elif session.status == "complete":
+            result = record_processing(order)
+        else:
+            order.save()
+            result = f"session is {session.status}, not paid yet"
+    if result == "refund due":
+        result = refund_late_payment(order=order)
+    return order, result
+
+
+def record_payment(order):
+    """Mark the locked order paid, or decide to refund a payment that came too late."""
+    if order.status in (Status.PAID, Status.PARTLY_REFUNDED, Status.REFUNDED):
+        order.save()
+        return "already paid"
+    if order.holds_seats():
+        set_status(order, Status.PAID, "Card payment received.", paid=True)
+        return "paid"
+    if order.status != Status.CANCELLED and seats_remain_for(order):
+        set_status(order, Status.PAID, "Late card payment accepted: seats remained.", paid=True)
+        return "paid late"
+    order.save()
+    log(order, order.status, order.status, "Card payment arrived without seats: refund due.")
+    return "refund due"
+
+
+def record_processing(order):
+    """Hold the seats of a pending order whose payment Stripe is still processing."""
+    if order.status != Status.PENDING:
+        order.save()
+        return f"nothing to do for a {order.status} order"
+    if order.holds_seats() or seats_remain_for(order):
+        set_status(order, Status.PROCESSING, "Stripe is processing the payment.")
+        return "processing"
+    order.save()
+    return "no seats left for a processing payment"
+
+
+def seats_remain_for(order):
+    counts = order_counts(order)
+    types_by_id = lock_ticket_types(list(counts))
+    try:
+        check_capacity(counts, types_by_id, now=timezone.now(), exclude_order=order)
+    except OrderError:
+        return False
+    return True
+
+
+def refund_late_payment(*, order):
+    """Refund in full a payment that arrived when no seats were left, and tell the buyer."""
+    refund_through_stripe(order, note="Refunded automatically: the seats were gone.")
+    transaction.on_commit(lambda: emails.send_late_refund(order))
+    return "refunded late payment"
+
+
+def refund_through_stripe(order, *, note, actor=None):
+    """Refund what is left of the order's card payment and record it."""
+    if not order.stripe_payment_intent_id:
+        raise OrderError("This order has no card payment to refund.")
+    amount = order.total - order.refunded_amount
+    already = payments.to_minor_units(order.refunded_amount, order.currency)
+    refund = payments.get_client().v1.refunds.create(
+        {
+            "payment_intent": order.stripe_payment_intent_id,
+            "amount": payments.to_minor_units(amount, order.currency),
+            "metadata": {"order_code": order.code},
+        },
+        {"idempotency_key": f"order-{order.code}-refund-after-{already}"},
+    )
+    with transaction.atomic():
+        locked = lock_order(order)
+        locked.refunded_amount = locked.total
+        set_status(locked, Status.REFUNDED, f"{note} Stripe refund {refund.id}.", actor=actor)
+    order.refresh_from_db()
+    return refund
+
+
+def expire_checkout_session(*, session_id):
+    """Release the seats of an order whose Checkout Session Stripe says has expired."""
+    session = payments.get_client().v1.checkout.sessions.retrieve(session_id)
+    if session.status != "expired":
+        return apply_session(session)
+    order = Order.objects.filter(code=session.client_reference_id or "").first()
+    if order is None:
+        return None, "unknown order"
+    order = release_order(order=order, note=f"Checkout Session {session.id} expired.")
+    return order, f"order is {order.status}"
+
+
+def fail_async_payment(*, session_id):
+    """Release the seats of an order whose delayed payment failed."""
+    session = payments.get_client().v1.checkout.sessions.retrieve(session_id)
+    order = Order.objects.filter(code=session.client_reference_id or "").first()
+    if order is None:
+        return None, "unknown order"
+    with transaction.atomic():
+        locked = lock_order(order)
+        if locked.status in (Status.PENDING, Status.PROCESSING):
+            set_status(locked, Status.EXPIRED, "The delayed payment failed.")
+    return locked, f"order is {locked.status}"
+
+
+def record_charge_refund(*, charge_id):
+    """Record a refund made in Stripe: fully refunded or partly refunded, never backwards."""
+    charge = payments.get_client().v1.charges.retrieve(charge_id)
+    order = Order.objects.filter(stripe_payment_intent_id=charge.payment_intent or "-").first()
+    if order is None:
+        return None, "unknown order"
+    refunded = payments.from_minor_units(charge.amount_refunded, order.currency)
+    with transaction.atomic():
+        locked = lock_order(order)
+        if refunded <= locked.refunded_amount or locked.status not in Order.PAID_STATUSES:
+            return locked, "refund already recorded"
+        locked.refunded_amount = refunded
+        full = refunded >= locked.total
+        status = Status.REFUNDED if full else Status.PARTLY_REFUNDED
+        set_status(locked, status, f"Stripe refunded {refunded} {locked.currency}.")
+    return locked, f"order is {status}"
+
+
+def release_expired_orders(*, now=None):
+    """Expire card orders whose reservation has run out; return how many were released.
+
+    Each open Checkout Session is expired first; one that turns out complete is
+    fulfilled instead, so a payment made at the last second is never lost.
+    """
+    now = now or timezone.now()
+    stale = Order.objects.filter(
+        status=Status.PENDING, payment_method=Method.STRIPE, reserved_until__lte=now
+    )
+    released = 0
+    for order in stale:
+        if order.stripe_session_id and payments.card_payment_enabled():
+            try:
+                payments.get_client().v1.checkout.sessions.expire(order.stripe_session_id)
+            except stripe.InvalidRequestError:
+                apply_session(
+                    payments.get_client().v1.checkout.sessions.retrieve(order.stripe_session_id)
+                )
+            except stripe.StripeError as error:
+                logger.warning("Could not expire session of %s: %s", order.code, error)
+                continue
+        order = release_order(order=order, note="Reservation ran out.")
+        released += order.status == Status.EXPIRED
+    return released
+
+
+# -- Organiser actions -----------------------------------------------------------------
+
+
+def mark_invoice_paid(*, order, actor=None):
+    with transaction.atomic():
+        locked = lock_order(order)
+        if locked.payment_method != Method.INVOICE or locked.status != Status.PENDING:
+            raise OrderError(f"Order {locked.code} is not an unpaid invoice order.")
+        set_status(locked, Status.PAID, "Invoice marked paid.", actor=actor, paid=True)
+    return locked
+
+
+def cancel_order(*, order, actor=None):
+    """Cancel an unpaid order, or a paid free or invoice order; card orders are refunded instead."""
+    with transaction.atomic():
+        locked = lock_order(order)
+        paid_outside_stripe = (
+            locked.status == Status.PAID and locked.payment_method != Method.STRIPE
+        )
+        if not (locked.status == Status.PENDING or paid_outside_stripe):
+            raise OrderError(f"Order {locked.code} is {locked.get_status_display().lower()}.")
+        set_status(locked, Status.CANCELLED, "Cancelled by an organiser.", actor=actor)
+    return locked
+
+
+def refund_order(*, order, actor=None):
+    """Refund a paid card order in full through Stripe and record it."""
+    order.refresh_from_db()
+    if order.payment_method != Method.STRIPE or order.status not in Order.PAID_STATUSES:
+        raise OrderError(f"Order {order.code} is not a paid card order.")
+    try:
+        refund_through_stripe(order, note="Refunded in full by an organiser.", actor=actor)
+    except stripe.StripeError as error:
+        raise OrderError(f"Stripe did not refund order {order.code}: {error}") from error
+    return order
+
+
+def resend_confirmation(*, order):
+    emails.send_confirmation(order)
+
+
+def send_order_links(*, email):
+    """E-mail the buyer the links of their orders; say nothing about whether there are any."""
+    orders = list(Order.objects.filter(buyer_email__iexact=email.strip()).order_by("created_at"))
+    if orders:
+        emails.send_order_links(email.strip(), orders)
+
+
+def attendee_edit_open(order, now=None):
+    now = now or timezone.now()
+    cutoff = order.workshop.starts_at - dt.timedelta(
+        hours=settings.TICKETS_ATTENDEE_EDIT_CUTOFF_HOURS
+    )
+    return now < cutoff and order.holds_seats(now)
+
+
+def update_attendee(*, ticket, name, email):
+    """Correct a ticket's attendee until the cut-off before the workshop."""
+    _, (person,) = clean_people({"name": name, "email": email}, [{"name": name, "email": email}], 1)
+    with transaction.atomic():
+        order = lock_order(ticket.order)
+        if not attendee_edit_open(order):
+            raise OrderError("Attendee details can no longer be changed for this order.")
+        ticket.attendee_name, ticket.attendee_email = person["name"], person["email"]
+        ticket.save(update_fields=["attendee_name", "attendee_email"])
+        log(order, order.status, order.status, f"Attendee of {ticket.code} corrected.")
+    return ticket
