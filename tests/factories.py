@@ -5,6 +5,7 @@ import datetime as dt
 import factory
 from django.contrib.auth import get_user_model
 
+from schedule.models import Room, Slot, Talk, TalkLink
 from speakers.models import Speaker
 from workshop.models import Page, Supporter, Workshop
 
@@ -64,3 +65,55 @@ class SpeakerFactory(factory.django.DjangoModelFactory):
     short_bio = "Works on things."
     bio = "Works on *many* things."
     published = True
+
+
+# == schedule ==
+class TalkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Talk
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Talk {n}")
+    slug = factory.Sequence(lambda n: f"talk-{n}")
+    kind = Talk.Kind.TALK
+    abstract = "An *abstract*."
+    track = "Evaluation"
+    published = True
+
+    @factory.post_generation
+    def speakers(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.speakers.set(extracted)
+
+
+class TalkLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TalkLink
+
+    talk = factory.SubFactory(TalkFactory)
+    title = "Paper"
+    url = "https://example.org/paper"
+    kind = TalkLink.Kind.PAPER
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Room
+
+    name = factory.Sequence(lambda n: f"Room {n}")
+    position = factory.Sequence(lambda n: n)
+    stream_url = "https://example.org/stream"
+
+
+class SlotFactory(factory.django.DjangoModelFactory):
+    """A 30-minute slot at the start of the current workshop; pass ``workshop`` to choose."""
+
+    class Meta:
+        model = Slot
+
+    workshop = factory.LazyFunction(lambda: Workshop.objects.current() or WorkshopFactory())
+    room = factory.SubFactory(RoomFactory)
+    start = factory.LazyAttribute(lambda slot: slot.workshop.starts_at)
+    end = factory.LazyAttribute(lambda slot: slot.start + dt.timedelta(minutes=30))
+    talk = factory.SubFactory(TalkFactory)
+    title = ""

@@ -1,0 +1,108 @@
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from schedule.models import Room, Slot, Talk
+from speakers.models import Speaker
+from tests.factories import RoomFactory, SlotFactory, SpeakerFactory, TalkFactory
+
+SCHEMAS = Path(__file__).resolve().parents[2] / ".." / "shared" / "schemas"
+
+
+def at(workshop, hour, minute=0):
+    """Return hour:minute on the workshop's first day, in UTC."""
+    day = workshop.starts_at.date()
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def room(db):
+    return RoomFactory(name="Main stage", position=1)
+
+
+@pytest.fixture
+def other_room(db):
+    return RoomFactory(name="Hands-on stage", position=2)
+
+
+@pytest.fixture
+def speaker(db):
+    return SpeakerFactory(name="Ada Lindqvist", slug="ada-lindqvist")
+
+
+@pytest.fixture
+def programme(workshop, room, other_room, speaker):
+    """A small published schedule: welcome, two talks in parallel, a break."""
+    keynote = TalkFactory(
+        title="Choosing metrics", slug="choosing-metrics", speakers=[speaker], track="Metrics"
+    )
+    second = TalkFactory(title="Honest splits", slug="honest-splits", track="Evaluation")
+    return {
+        "welcome": SlotFactory(
+            workshop=workshop,
+            room=None,
+            talk=None,
+            title="Welcome",
+            start=at(workshop, 13),
+            end=at(workshop, 13, 10),
+        ),
+        "keynote": SlotFactory(
+            workshop=workshop,
+            room=room,
+            talk=keynote,
+            start=at(workshop, 13, 10),
+            end=at(workshop, 13, 40),
+        ),
+        "second": SlotFactory(
+            workshop=workshop,
+            room=other_room,
+            talk=second,
+            start=at(workshop, 13, 10),
+            end=at(workshop, 13, 40),
+        ),
+        "break": SlotFactory(
+            workshop=workshop,
+            room=None,
+            talk=None,
+            title="Break",
+            is_break=True,
+            start=at(workshop, 13, 40),
+            end=at(workshop, 14),
+        ),
+    }
+
+
+def make_programme(workshop, count):
+    """Create ``count`` published talks, each with a speaker, a link and a slot (bulk)."""
+    rooms = Room.objects.bulk_create(Room(name=f"Stage {n}", position=n) for n in range(10))
+    speakers = Speaker.objects.bulk_create(
+        Speaker(name=f"Person {n}", slug=f"person-{n}", bio="Bio.") for n in range(count)
+    )
+    talks = Talk.objects.bulk_create(
+        Talk(
+            title=f"Talk {n}",
+            slug=f"talk-{n}",
+            abstract="Text.",
+            published=True,
+            slides_url="https://example.org/slides",
+        )
+        for n in range(count)
+    )
+    Talk.speakers.through.objects.bulk_create(
+        Talk.speakers.through(talk_id=talk.pk, speaker_id=person.pk)
+        for talk, person in zip(talks, speakers, strict=True)
+    )
+    per_room = -(-count // len(rooms))
+    minutes = max(1, 300 // per_room)
+    Slot.objects.bulk_create(
+        Slot(
+            workshop=workshop,
+            room=rooms[index % len(rooms)],
+            talk=talk,
+            start=workshop.starts_at + dt.timedelta(minutes=minutes * (index // len(rooms))),
+            end=workshop.starts_at + dt.timedelta(minutes=minutes * (index // len(rooms) + 1)),
+        )
+        for index, talk in enumerate(talks)
+    )
+    return talks
