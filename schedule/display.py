@@ -42,7 +42,10 @@ def choose_zone(request, workshop):
             request.session[SESSION_KEY] = wanted
             return ZoneChoice(zoneinfo.ZoneInfo(wanted), event_zone)
         request.session.pop(SESSION_KEY, None)
-        note = f"“{wanted[:60]}” is not a time zone we know; times are shown in the event's zone."
+        note = (
+            f"“{wanted[:60]}” is not a time zone we know, "
+            "so times are shown in the event time zone."
+        )
         return ZoneChoice(event_zone, event_zone, note)
     remembered = request.session.get(SESSION_KEY)
     if remembered and _is_zone_name(remembered):

@@ -104,12 +104,13 @@ def talk_edit(request, slug):
     if request.method == "POST" and form.is_valid():
         form.save()
         if form.changed_data:
+            labels = [str(form.fields[name].label) for name in form.changed_data]
             # Organisers see the speaker's edit in the talk's admin history.
             LogEntry.objects.log_actions(
                 user_id=request.user.pk,
                 queryset=[talk],
                 action_flag=CHANGE,
-                change_message=[{"changed": {"fields": form.changed_data}}],
+                change_message=[{"changed": {"fields": labels}}],
                 single_object=True,
             )
         messages.success(request, "Your talk has been updated.")
