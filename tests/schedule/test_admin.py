@@ -1,0 +1,165 @@
+import pytest
+
+from schedule.models import Slot
+from tests.factories import SlotFactory, SpeakerFactory, TalkFactory, UserFactory
+from tests.schedule.conftest import at
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/admin/schedule/talk/?q=metrics", "Choosing metrics"),
+        ("/admin/schedule/talk/?kind__exact=talk&published__exact=1", "Honest splits"),
+        ("/admin/schedule/talk/?track=Metrics", "Choosing metrics"),
+        ("/admin/schedule/slot/?day=2030-12-02", "Choosing metrics"),
+        ("/admin/schedule/slot/?room__id__exact=1", "Mon 2 Dec 13:10–13:40 UTC"),
+        ("/admin/schedule/slot/?day=not-a-day", "0 slots"),
+        ("/admin/schedule/room/", "Hands-on stage"),
+    ],
+)
+def test_admin_lists_search_and_filter(organiser_client, programme, path, expected):
+    response = organiser_client.get(path)
+
+    assert response.status_code == 200
+    assert expected in response.content.decode()
+
+
+def test_admin_talk_form_has_slot_inline_links_and_view_on_site(organiser_client, programme):
+    talk = programme["keynote"].talk
+
+    html = organiser_client.get(f"/admin/schedule/talk/{talk.pk}/change/").content.decode()
+
+    assert "Place in the schedule" in html
+    assert "View on site" in html
+    assert 'class="admin-autocomplete"' in html and 'data-field-name="speakers"' in html
+
+
+def test_admin_room_form_places_talks_inline(organiser_client, programme, room):
+    html = organiser_client.get(f"/admin/schedule/room/{room.pk}/change/").content.decode()
+
+    assert "Choosing metrics" in html
+    assert 'name="slots-0-start_0"' in html
+
+
+def test_admin_slot_form_refuses_overlap_with_named_slot(
+    organiser_client, workshop, programme, room
+):
+    response = organiser_client.post(
+        "/admin/schedule/slot/add/",
+        {
+            "workshop": workshop.pk,
+            "start_0": "2030-12-02",
+            "start_1": "13:20",
+            "end_0": "2030-12-02",
+            "end_1": "13:50",
+            "room": room.pk,
+            "title": "Intruder",
+        },
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Overlaps “Choosing metrics (Mon 2 Dec 13:10–13:40 UTC, Main stage)”." in html
+    assert not Slot.objects.filter(title="Intruder").exists()
+
+
+def test_admin_swap_action_swaps_two_talks(organiser_client, programme):
+    keynote, second = programme["keynote"], programme["second"]
+
+    response = organiser_client.post(
+        "/admin/schedule/slot/",
+        {"action": "swap_talks", "_selected_action": [keynote.pk, second.pk]},
+        follow=True,
+    )
+
+    keynote.refresh_from_db()
+    assert "Swapped: “Honest splits” and “Choosing metrics” have changed places." in (
+        response.content.decode()
+    )
+    assert keynote.talk.slug == "honest-splits"
+
+
+def test_admin_swap_action_needs_exactly_two_slots(organiser_client, programme):
+    response = organiser_client.post(
+        "/admin/schedule/slot/",
+        {"action": "swap_talks", "_selected_action": [programme["keynote"].pk]},
+        follow=True,
+    )
+
+    assert "Select exactly two slots to swap." in response.content.decode()
+
+
+def test_admin_swap_action_reports_clash(organiser_client, workshop, room, other_room):
+    person = SpeakerFactory(name="Mei Tanaka")
+    first = SlotFactory(
+        workshop=workshop,
+        room=room,
+        talk=TalkFactory(title="A", speakers=[person]),
+        start=at(workshop, 13),
+    )
+    second = SlotFactory(
+        workshop=workshop, room=room, talk=TalkFactory(title="B"), start=at(workshop, 14)
+    )
+    SlotFactory(
+        workshop=workshop,
+        room=other_room,
+        talk=TalkFactory(title="C", speakers=[person]),
+        start=at(workshop, 14),
+    )
+
+    response = organiser_client.post(
+        "/admin/schedule/slot/",
+        {"action": "swap_talks", "_selected_action": [first.pk, second.pk]},
+        follow=True,
+    )
+
+    assert "Not swapped: A: Mei Tanaka also speaks in" in response.content.decode()
+    first.refresh_from_db()
+    assert first.talk.title == "A"
+
+
+def test_admin_duplicate_action(organiser_client, programme):
+    response = organiser_client.post(
+        "/admin/schedule/slot/",
+        {
+            "action": "duplicate_slots",
+            "_selected_action": [programme["break"].pk, programme["welcome"].pk],
+        },
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert "Added “Break (Mon 2 Dec 14:00–14:20 UTC, all rooms)”." in html
+    assert "Not duplicated “Welcome (Mon 2 Dec 13:00–13:10 UTC, all rooms)”: Overlaps" in html
+    assert Slot.objects.filter(title="Break").count() == 2
+
+
+def test_admin_schedule_check_lists_problems_and_is_linked(organiser_client, workshop, programme):
+    TalkFactory(title="Forgotten talk")
+
+    changelist = organiser_client.get("/admin/schedule/slot/").content.decode()
+    response = organiser_client.get("/admin/schedule/slot/check/")
+
+    html = response.content.decode()
+    assert '<a href="/admin/schedule/slot/check/">Schedule check</a>' in changelist
+    assert response.status_code == 200
+    assert "1 problem in the schedule of" in html
+    assert "“Forgotten talk” is published but has no slot." in html
+    assert "Edit talk</a>" in html
+
+
+def test_admin_schedule_check_of_clean_schedule(organiser_client, workshop, programme):
+    html = organiser_client.get("/admin/schedule/slot/check/").content.decode()
+
+    assert "No problems found in the schedule of" in html
+
+
+def test_admin_schedule_check_is_staff_only(client, workshop):
+    client.force_login(UserFactory())
+
+    response = client.get("/admin/schedule/slot/check/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")

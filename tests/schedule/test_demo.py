@@ -1,0 +1,51 @@
+import pytest
+from django.core.management import call_command
+
+from schedule.models import Room, Slot, Talk
+from schedule.services import find_schedule_problems
+from workshop.models import Workshop
+
+pytestmark = pytest.mark.django_db
+
+
+def load_demo():
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+
+
+def test_demo_programme_is_complete_and_clean():
+    load_demo()
+
+    workshop = Workshop.objects.get(slug="pydata-global-2022-mlsci")
+    assert list(Room.objects.values_list("name", flat=True)) == ["Main stage", "Hands-on stage"]
+    assert Talk.objects.published().count() == 13
+    assert set(Talk.objects.values_list("track", flat=True)) == {
+        "Metrics",
+        "Evaluation",
+        "Explanation",
+        "Pipelines",
+        "Testing",
+        "Reproduction",
+        "",
+    }
+    titles = list(Slot.objects.filter(talk__isnull=True).values_list("title", flat=True))
+    assert titles == ["Welcome", "Break", "Break", "Closing discussion with all speakers"]
+    assert find_schedule_problems(workshop) == []
+    assert all(talk.speakers.exists() for talk in Talk.objects.exclude(slug="lightning-talks"))
+
+
+def test_demo_is_idempotent():
+    load_demo()
+    before = list(Slot.objects.values_list("start", "end", "room__name", "talk__slug", "title"))
+
+    load_demo()
+
+    after = list(Slot.objects.values_list("start", "end", "room__name", "talk__slug", "title"))
+    assert after == before
+    assert Talk.objects.count() == 13
+
+
+def test_demo_schedule_page_and_exports_answer(client):
+    load_demo()
+
+    for path in ["/schedule/", "/talks/", "/talks/pipelines-as-a-bridge/", "/schedule.json"]:
+        assert client.get(path).status_code == 200
