@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 
 from schedule.models import Room, Slot, Talk, TalkLink
 from speakers.models import Speaker
+from tickets.models import Order, Ticket, TicketType, Voucher
 from workshop.models import Page, Supporter, Workshop
 
 
@@ -117,3 +118,52 @@ class SlotFactory(factory.django.DjangoModelFactory):
     end = factory.LazyAttribute(lambda slot: slot.start + dt.timedelta(minutes=30))
     talk = factory.SubFactory(TalkFactory)
     title = ""
+
+
+class TicketTypeFactory(factory.django.DjangoModelFactory):
+    """A visible ticket type on sale now, 25.00 in the workshop's currency, 100 seats."""
+
+    class Meta:
+        model = TicketType
+
+    workshop = factory.LazyFunction(lambda: Workshop.objects.current() or WorkshopFactory())
+    name = factory.Sequence(lambda n: f"Ticket type {n}")
+    price = "25.00"
+    capacity = 100
+
+
+class VoucherFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Voucher
+
+    workshop = factory.LazyFunction(lambda: Workshop.objects.current() or WorkshopFactory())
+    code = factory.Sequence(lambda n: f"VOUCHER{n}")
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """A paid card order without tickets; add them with TicketFactory(order=...)."""
+
+    class Meta:
+        model = Order
+
+    workshop = factory.LazyFunction(lambda: Workshop.objects.current() or WorkshopFactory())
+    code = factory.Sequence(lambda n: f"ORD{n:05d}")
+    buyer_name = "Ada Buyer"
+    buyer_email = "ada@example.org"
+    status = Order.Status.PAID
+    payment_method = Order.Method.STRIPE
+    subtotal = "25.00"
+    total = "25.00"
+    currency = "EUR"
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Ticket
+
+    order = factory.SubFactory(OrderFactory)
+    ticket_type = factory.SubFactory(TicketTypeFactory)
+    attendee_name = "Ada Attendee"
+    attendee_email = "ada@example.org"
+    code = factory.Sequence(lambda n: f"TCK{n:07d}")
+    price = "25.00"

@@ -56,3 +56,18 @@ def construct_event(payload, signature):
         settings.STRIPE_WEBHOOK_SECRET,
         tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
     )
+
+
+class Fetched(dict):
+    """A Stripe object as plain data; a missing field reads as None."""
+
+    __getattr__ = dict.get
+
+
+def fetch_session(session_id):
+    """Return the Checkout Session as Stripe knows it now."""
+    return Fetched(get_client().v1.checkout.sessions.retrieve(session_id).to_dict())
+
+
+def fetch_charge(charge_id):
+    return Fetched(get_client().v1.charges.retrieve(charge_id).to_dict())

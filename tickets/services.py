@@ -24,6 +24,7 @@ from tickets import emails, payments
 from tickets.models import (
     Order,
     OrderEvent,
+    StripeEvent,
     Ticket,
     TicketType,
     Voucher,
@@ -464,7 +465,7 @@ def fulfil_checkout_session(*, session_id):
     order row is locked, so the success page and the webhook may race harmlessly.
     Returns a short description of what happened.
     """
-    session = payments.get_client().v1.checkout.sessions.retrieve(session_id)
+    session = payments.fetch_session(session_id)
     return apply_session(session)
 
 
@@ -488,7 +489,7 @@ def apply_session(session):
             order.stripe_session_id = session.id
         intent = session.payment_intent
         if intent:
-            order.stripe_payment_intent_id = intent if isinstance(intent, str) else intent.id
+            order.stripe_payment_intent_id = intent if isinstance(intent, str) else intent["id"]
         if session.payment_status in ("paid", "no_payment_required"):
             result = record_payment(order)
         elif session.status == "complete":
@@ -570,7 +571,7 @@ def refund_through_stripe(order, *, note, actor=None):
 
 def expire_checkout_session(*, session_id):
     """Release the seats of an order whose Checkout Session Stripe says has expired."""
-    session = payments.get_client().v1.checkout.sessions.retrieve(session_id)
+    session = payments.fetch_session(session_id)
     if session.status != "expired":
         return apply_session(session)
     order = Order.objects.filter(code=session.client_reference_id or "").first()
@@ -582,7 +583,7 @@ def expire_checkout_session(*, session_id):
 
 def fail_async_payment(*, session_id):
     """Release the seats of an order whose delayed payment failed."""
-    session = payments.get_client().v1.checkout.sessions.retrieve(session_id)
+    session = payments.fetch_session(session_id)
     order = Order.objects.filter(code=session.client_reference_id or "").first()
     if order is None:
         return None, "unknown order"
@@ -595,7 +596,7 @@ def fail_async_payment(*, session_id):
 
 def record_charge_refund(*, charge_id):
     """Record a refund made in Stripe: fully refunded or partly refunded, never backwards."""
-    charge = payments.get_client().v1.charges.retrieve(charge_id)
+    charge = payments.fetch_charge(charge_id)
     order = Order.objects.filter(stripe_payment_intent_id=charge.payment_intent or "-").first()
     if order is None:
         return None, "unknown order"
@@ -627,9 +628,7 @@ def release_expired_orders(*, now=None):
             try:
                 payments.get_client().v1.checkout.sessions.expire(order.stripe_session_id)
             except stripe.InvalidRequestError:
-                apply_session(
-                    payments.get_client().v1.checkout.sessions.retrieve(order.stripe_session_id)
-                )
+                apply_session(payments.fetch_session(order.stripe_session_id))
             except stripe.StripeError as error:
                 logger.warning("Could not expire session of %s: %s", order.code, error)
                 continue
@@ -705,3 +704,57 @@ def update_attendee(*, ticket, name, email):
         ticket.save(update_fields=["attendee_name", "attendee_email"])
         log(order, order.status, order.status, f"Attendee of {ticket.code} corrected.")
     return ticket
+
+
+# -- Stripe webhook events -------------------------------------------------------------
+
+
+class MalformedEvent(ValueError):
+    """The event lacks an id, a type or an object."""
+
+
+EVENT_HANDLERS = {
+    "checkout.session.completed": fulfil_checkout_session,
+    "checkout.session.async_payment_succeeded": fulfil_checkout_session,
+    "checkout.session.async_payment_failed": fail_async_payment,
+    "checkout.session.expired": expire_checkout_session,
+}
+
+
+def handle_stripe_event(*, payload):
+    """Process a verified webhook event once; return what happened in a few words.
+
+    Raises stripe.StripeError when Stripe cannot be asked now, so that the webhook
+    answers 5xx and Stripe delivers the event again later.
+    """
+    if not isinstance(payload, dict):
+        raise MalformedEvent("The event is not an object.")
+    event_id, event_type = payload.get("id"), payload.get("type")
+    obj = (
+        (payload.get("data") or {}).get("object") if isinstance(payload.get("data"), dict) else None
+    )
+    object_id = obj.get("id") if isinstance(obj, dict) else None
+    if not all(isinstance(v, str) and v for v in (event_id, event_type, object_id)):
+        raise MalformedEvent("The event lacks an id, a type or an object.")
+    if StripeEvent.objects.filter(event_id=event_id).exists():
+        return "already processed"
+    order, result = None, "ignored"
+    try:
+        if event_type in EVENT_HANDLERS:
+            order, result = EVENT_HANDLERS[event_type](session_id=object_id)
+        elif event_type == "charge.refunded":
+            order, result = record_charge_refund(charge_id=object_id)
+    except stripe.InvalidRequestError as error:
+        # The object does not exist in our Stripe account: nothing of ours to update.
+        result = f"unknown object: {error.user_message or error}"[:300]
+    StripeEvent.objects.get_or_create(
+        event_id=event_id,
+        defaults={
+            "type": event_type[:100],
+            "order": order,
+            "object_id": object_id[:255],
+            "payload": payload,
+            "result": result[:300],
+        },
+    )
+    return result

@@ -1,0 +1,64 @@
+from django import forms
+
+from tickets.models import Order
+
+
+class CheckoutForm(forms.Form):
+    """The buyer, each attendee, the payment method and the code of conduct."""
+
+    buyer_name = forms.CharField(label="Your name", max_length=200)
+    buyer_email = forms.EmailField(label="Your e-mail address")
+    accept_code_of_conduct = forms.BooleanField(
+        label="I accept the code of conduct and the privacy notice.",
+        error_messages={"required": "Please accept the code of conduct to continue."},
+    )
+
+    def __init__(self, *args, quantity, methods, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.quantity = quantity
+        for number in range(1, quantity + 1):
+            self.fields[f"attendee_{number}_name"] = forms.CharField(
+                label=f"Attendee {number}: name", max_length=200
+            )
+            self.fields[f"attendee_{number}_email"] = forms.EmailField(
+                label=f"Attendee {number}: e-mail address"
+            )
+        if len(methods) > 1:
+            self.fields["payment_method"] = forms.ChoiceField(
+                label="Payment", choices=methods, widget=forms.RadioSelect, initial=methods[0][0]
+            )
+        self.methods = methods
+        # Keep the code of conduct last, after the attendees.
+        self.fields["accept_code_of_conduct"] = self.fields.pop("accept_code_of_conduct")
+
+    def attendee_rows(self):
+        return [
+            (self[f"attendee_{n}_name"], self[f"attendee_{n}_email"])
+            for n in range(1, self.quantity + 1)
+        ]
+
+    def buyer(self):
+        return {"name": self.cleaned_data["buyer_name"], "email": self.cleaned_data["buyer_email"]}
+
+    def attendees(self):
+        return [
+            {
+                "name": self.cleaned_data[f"attendee_{n}_name"],
+                "email": self.cleaned_data[f"attendee_{n}_email"],
+            }
+            for n in range(1, self.quantity + 1)
+        ]
+
+    def payment_method(self):
+        if "payment_method" in self.cleaned_data:
+            return self.cleaned_data["payment_method"]
+        return self.methods[0][0] if self.methods else Order.Method.FREE
+
+
+class AttendeeForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=200)
+    email = forms.EmailField(label="E-mail address")
+
+
+class ResendLinksForm(forms.Form):
+    email = forms.EmailField(label="Your e-mail address")

@@ -1,0 +1,259 @@
+import json
+import logging
+
+import stripe
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import OperationalError
+from django.db.models import Q
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from tickets import payments, services
+from tickets.forms import AttendeeForm, CheckoutForm, ResendLinksForm
+from tickets.models import Order, TicketType
+from tickets.qr import qr_svg
+from workshop.current import current_workshop
+from workshop.security import private_page, secret_matches
+from workshop.views import coming_soon
+
+logger = logging.getLogger(__name__)
+
+
+def ticket_list(request):
+    """List the ticket types with what is left, and let the buyer choose quantities."""
+    workshop = current_workshop(request)
+    if workshop is None:
+        return coming_soon(request, "Tickets", "Ticket sales open here soon.")
+    voucher_code = request.GET.get("voucher", "").strip()
+    voucher = None
+    if voucher_code:
+        try:
+            voucher = services.find_voucher(workshop=workshop, code=voucher_code)
+        except services.OrderError as error:
+            messages.error(request, str(error))
+    unlocked = [t.id for t in voucher.ticket_types.all()] if voucher else []
+    now = timezone.now()
+    ticket_types = list(
+        TicketType.objects.listed(workshop=workshop, unlocked_ids=unlocked).with_seats_taken(now)
+    )
+    for ticket_type in ticket_types:
+        ticket_type.on_sale = ticket_type.is_on_sale(now)
+        ticket_type.not_started = ticket_type.sales_not_started(now)
+        left = ticket_type.seats_left
+        ticket_type.max_choice = min(
+            ticket_type.max_per_order, ticket_type.max_per_order if left is None else left
+        )
+    context = {
+        "ticket_types": ticket_types,
+        "voucher": voucher,
+        "voucher_code": voucher.code if voucher else "",
+        "any_on_sale": any(t.on_sale and t.max_choice > 0 for t in ticket_types),
+    }
+    return render(request, "tickets/ticket_list.html", context)
+
+
+def chosen_counts(data):
+    return {
+        key.removeprefix("qty_"): value
+        for key, value in data.items()
+        if key.startswith("qty_") and key.removeprefix("qty_").isdigit() and value not in ("", "0")
+    }
+
+
+def offered_methods(quote):
+    if quote.total == 0:
+        return [(Order.Method.FREE, "Free")]
+    methods = []
+    if payments.card_payment_enabled():
+        methods.append((Order.Method.STRIPE, "Card (secure payment page by Stripe)"))
+    if quote.invoice_allowed:
+        methods.append((Order.Method.INVOICE, "Invoice / bank transfer"))
+    return methods
+
+
+def checkout(request):
+    """Ask for the buyer, attendees and payment, then create the order and go to payment."""
+    workshop = current_workshop(request)
+    if workshop is None:
+        raise Http404("No workshop.")
+    data = request.POST if request.method == "POST" else request.GET
+    counts, voucher_code = chosen_counts(data), data.get("voucher", "").strip()
+    back = reverse("tickets:ticket_list") + (f"?voucher={voucher_code}" if voucher_code else "")
+    try:
+        quote = services.quote_order(
+            workshop=workshop, ticket_counts=counts, voucher_code=voucher_code
+        )
+    except services.OrderError as error:
+        messages.error(request, str(error))
+        return redirect(back)
+    methods = offered_methods(quote)
+    user = request.user if request.user.is_authenticated else None
+    initial = {"buyer_email": user.email} if user else {}
+    form = CheckoutForm(
+        request.POST if request.method == "POST" else None,
+        quantity=quote.quantity,
+        methods=methods,
+        initial=initial,
+    )
+    context = {"quote": quote, "form": form, "counts": counts, "voucher_code": voucher_code}
+    if request.method != "POST" or not form.is_valid():
+        context["no_method"] = not methods
+        return render(request, "tickets/checkout.html", context)
+    return place_order(request, workshop, form, context)
+
+
+def place_order(request, workshop, form, context):
+    try:
+        order = services.create_order(
+            workshop=workshop,
+            ticket_counts=context["counts"],
+            buyer=form.buyer(),
+            attendees=form.attendees(),
+            voucher_code=context["voucher_code"],
+            payment_method=form.payment_method(),
+            user=request.user,
+        )
+    except services.Busy as error:
+        return render(request, "tickets/busy.html", {"message": str(error)}, status=503)
+    except services.OrderError as error:
+        form.add_error(None, str(error))
+        return render(request, "tickets/checkout.html", context, status=409)
+    if order.payment_method != Order.Method.STRIPE:
+        return redirect(order)
+    try:
+        return redirect(services.start_checkout(order=order))
+    except services.PaymentUnavailable as error:
+        form.add_error(None, str(error))
+        return render(request, "tickets/checkout.html", context, status=503)
+
+
+def get_order(code, secret):
+    order = Order.objects.select_related("workshop").filter(code=code).first()
+    if order is None or not secret_matches(secret, order.secret):
+        raise Http404("No such order.")
+    return order
+
+
+@private_page
+def order_detail(request, code, secret):
+    """Show an order to whoever holds its secret link; correct attendees until the cut-off."""
+    order = get_order(code, secret)
+    if request.method == "POST":
+        return correct_attendee(request, order)
+    if request.GET.get("session_id") and order.status == Order.Status.PENDING:
+        refresh_from_stripe(order)
+    tickets = list(order.tickets.select_related("ticket_type"))
+    edit_open = services.attendee_edit_open(order)
+    for ticket in tickets:
+        if order.is_paid:
+            ticket.qr = qr_svg(ticket.code, label=f"QR code of ticket {ticket.code}")
+        if edit_open:
+            ticket.form = AttendeeForm(
+                prefix=f"t{ticket.id}",
+                initial={"name": ticket.attendee_name, "email": ticket.attendee_email},
+            )
+    context = {
+        "order": order,
+        "tickets": tickets,
+        "edit_open": edit_open,
+        "holds_seats": order.holds_seats(),
+        "show_joining": order.is_paid and order.workshop.is_online,
+        "cancelled": "cancelled" in request.GET,
+    }
+    return render(request, "tickets/order_detail.html", context)
+
+
+def refresh_from_stripe(order):
+    """Fulfil at once on return from Stripe; the webhook does it anyway if this fails."""
+    if not order.stripe_session_id:
+        return
+    try:
+        services.fulfil_checkout_session(session_id=order.stripe_session_id)
+    except (stripe.StripeError, OperationalError, services.OrderError) as error:
+        logger.warning("Could not fulfil %s on return from Stripe: %s", order.code, error)
+    order.refresh_from_db()
+
+
+def correct_attendee(request, order):
+    ticket = order.tickets.filter(id=request.POST.get("ticket", "")).first()
+    if ticket is None:
+        raise Http404("No such ticket.")
+    form = AttendeeForm(request.POST, prefix=f"t{ticket.id}")
+    if not form.is_valid():
+        messages.error(request, "Please give a name and a valid e-mail address.")
+        return redirect(order)
+    try:
+        services.update_attendee(
+            ticket=ticket, name=form.cleaned_data["name"], email=form.cleaned_data["email"]
+        )
+    except services.OrderError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Ticket {ticket.code} updated.")
+    return redirect(order)
+
+
+@login_required
+def my_tickets(request):
+    """List the signed-in buyer's orders: theirs, or bought with one of their verified addresses."""
+    emails = list(
+        EmailAddress.objects.filter(user=request.user, verified=True).values_list(
+            "email", flat=True
+        )
+    )
+    email_match = Q()
+    for email in emails:
+        email_match |= Q(buyer_email__iexact=email)
+    query = Q(user=request.user) | email_match if emails else Q(user=request.user)
+    orders = Order.objects.filter(query).select_related("workshop").order_by("-created_at")
+    response = render(request, "tickets/my_tickets.html", {"orders": orders})
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def resend_links(request):
+    """E-mail a buyer their order links; the answer is the same whether or not there are any."""
+    form = ResendLinksForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.send_order_links(email=form.cleaned_data["email"])
+        messages.success(
+            request,
+            "If there are orders for that address, we have sent their links to it.",
+        )
+        return redirect("tickets:resend_links")
+    return render(request, "tickets/resend_links.html", {"form": form})
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    """Receive Stripe's signed events; 400 for bad ones, 503 to have Stripe retry later."""
+    if not settings_ready():
+        return HttpResponse("Stripe webhooks are not configured.", status=503)
+    signature = request.headers.get("Stripe-Signature", "")
+    try:
+        payments.construct_event(request.body, signature)
+        payload = json.loads(request.body)
+    except ValueError:
+        return HttpResponseBadRequest("Malformed payload.")
+    except stripe.SignatureVerificationError:
+        return HttpResponseBadRequest("Bad signature.")
+    try:
+        result = services.handle_stripe_event(payload=payload)
+    except services.MalformedEvent as error:
+        return HttpResponseBadRequest(str(error))
+    except (stripe.StripeError, OperationalError) as error:
+        logger.warning("Stripe event could not be processed now: %s", error)
+        return HttpResponse("Try again later.", status=503)
+    return HttpResponse(result, content_type="text/plain")
+
+
+def settings_ready():
+    return bool(settings.STRIPE_WEBHOOK_SECRET and settings.STRIPE_SECRET_KEY)
