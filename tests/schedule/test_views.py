@@ -105,7 +105,7 @@ def test_invalid_zone_falls_back_to_event_zone_with_note(client, programme, valu
 def test_zone_form_works_without_javascript(client, programme):
     html = client.get("/schedule/").content.decode()
 
-    assert '<form method="get" action="" class="zone-form">' in html
+    assert '<form method="get" action="/schedule/" class="zone-form">' in html
     assert '<label for="tz-select">Show times in</label>' in html
     assert '<option value="Pacific/Kiritimati">Pacific/Kiritimati</option>' in html
     assert '<option value="UTC" selected>UTC</option>' in html
