@@ -1,0 +1,14 @@
+from django.core.management.base import BaseCommand
+
+from tickets import services
+
+
+class Command(BaseCommand):
+    help = (
+        "Release the seats of card orders whose reservation ran out, expiring their "
+        "Stripe Checkout Sessions first. Run it from cron every few minutes."
+    )
+
+    def handle(self, *args, **options):
+        released = services.release_expired_orders()
+        self.stdout.write(f"Released {released} expired orders.")
