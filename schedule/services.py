@@ -19,7 +19,8 @@ def swap_talks(*, first, second):
     """
     if first.pk == second.pk:
         raise ValidationError("Choose two different slots.")
-    slots = {s.pk: s for s in Slot.objects.select_for_update().filter(pk__in=[first.pk, second.pk])}
+    locked = Slot.objects.select_for_update().filter(pk__in=[first.pk, second.pk]).order_by("pk")
+    slots = {slot.pk: slot for slot in locked}
     first, second = slots[first.pk], slots[second.pk]
     if not (first.talk_id and second.talk_id):
         raise ValidationError("Both slots must hold a talk.")

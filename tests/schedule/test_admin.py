@@ -14,13 +14,13 @@ pytestmark = pytest.mark.django_db
         ("/admin/schedule/talk/?kind__exact=talk&published__exact=1", "Honest splits"),
         ("/admin/schedule/talk/?track=Metrics", "Choosing metrics"),
         ("/admin/schedule/slot/?day=2030-12-02", "Choosing metrics"),
-        ("/admin/schedule/slot/?room__id__exact=1", "Mon 2 Dec 13:10–13:40 UTC"),
+        ("/admin/schedule/slot/?room__id__exact={room}", "Mon 2 Dec 13:10–13:40 UTC"),
         ("/admin/schedule/slot/?day=not-a-day", "0 slots"),
         ("/admin/schedule/room/", "Hands-on stage"),
     ],
 )
-def test_admin_lists_search_and_filter(organiser_client, programme, path, expected):
-    response = organiser_client.get(path)
+def test_admin_lists_search_and_filter(organiser_client, programme, room, path, expected):
+    response = organiser_client.get(path.format(room=room.pk))
 
     assert response.status_code == 200
     assert expected in response.content.decode()
