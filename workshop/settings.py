@@ -263,6 +263,12 @@ CONTENT_SECURITY_POLICY = {
 if PRODUCTION:
     # Only the site's own forms read the CSRF token, from the page, never from the cookie.
     CSRF_COOKIE_HTTPONLY = True
+# Rate limits (workshop/ratelimit.py and allauth's) count per client address. Behind the proxy
+# every request comes from the proxy, so the client is the TRUSTED_PROXY_COUNT-th address from
+# the right of X-Forwarded-For (the one our outermost proxy saw). 0: only REMOTE_ADDR counts.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
 
 LOGGING = {
     "version": 1,

@@ -162,3 +162,11 @@ def test_every_response_carries_the_policy_in_development(client, workshop, path
     assert parse_policy(response["Content-Security-Policy"]) == EXPECTED_POLICY
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_production_reads_client_address_behind_one_proxy():
+    production = run_django("print(settings.ALLAUTH_TRUSTED_PROXY_COUNT)", **PRODUCTION_ENV)
+    development = run_django("print(settings.ALLAUTH_TRUSTED_PROXY_COUNT)")
+
+    assert production.stdout.strip() == "1"
+    assert development.stdout.strip() == "0"
