@@ -129,11 +129,19 @@ class StripeStandIn:
 
     # -- faults -----------------------------------------------------------------------
 
-    def fail_next(self, status=500, times=1):
+    def fail_next(self, status=500, times=1, *, path=None):
         """Make the next API calls answer ``status`` in Stripe's error format, or drop the
-        connection when ``status`` is ``"unreachable"``."""
+        connection when ``status`` is ``"unreachable"``; ``path`` limits it to one endpoint."""
         with self._lock:
-            self._failures.extend([status] * times)
+            self._failures.extend([(status, path)] * times)
+
+    def _take_failure(self, path):
+        with self._lock:
+            for index, (status, only) in enumerate(self._failures):
+                if only is None or path.startswith(only):
+                    del self._failures[index]
+                    return status
+        return None
 
     # -- test actions -----------------------------------------------------------------
 
@@ -427,7 +435,7 @@ class _Handler(BaseHTTPRequestHandler):
         standin = self.standin
         with standin._lock:
             standin.requests.append((method, path, dict(self.headers)))
-            failure = standin._failures.pop(0) if standin._failures else None
+        failure = standin._take_failure(path)
         if failure == "unreachable":
             self.close_connection = True
             self.connection.close()

@@ -50,12 +50,16 @@ def get_client():
 def construct_event(payload, signature):
     """Verify a webhook's signature and return the event (raises ValueError or
     stripe.SignatureVerificationError)."""
-    return stripe.Webhook.construct_event(
-        payload,
-        signature,
-        settings.STRIPE_WEBHOOK_SECRET,
-        tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
-    )
+    try:
+        return stripe.Webhook.construct_event(
+            payload,
+            signature,
+            settings.STRIPE_WEBHOOK_SECRET,
+            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
+        )
+    except (AttributeError, TypeError) as error:
+        # The library expects a JSON object; a string or list fails inside it.
+        raise ValueError("The payload is not an event object.") from error
 
 
 class Fetched(dict):
