@@ -186,3 +186,47 @@ def test_staff_mfa_setup_journey_has_no_violations(watch, site, settings):
     assert response.status == 200
     assert Authenticator.objects.filter(user=staff, type="totp").count() == 1
     assert watch.seen == []
+
+
+def add_virtual_security_key(page):
+    """Give the browser a security key that answers without a person touching it."""
+    session = page.context.new_cdp_session(page)
+    session.send("WebAuthn.enable")
+    options = {
+        "protocol": "ctap2",
+        "transport": "usb",
+        "hasResidentKey": True,
+        "hasUserVerification": True,
+        "isUserVerified": True,
+    }
+    session.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+
+
+def test_staff_signs_in_with_a_security_key(watch, site, settings):
+    settings.REQUIRE_STAFF_MFA = True
+    staff = verified_user(username="staffer", is_staff=True, is_superuser=True)
+    add_virtual_security_key(watch.page)
+    watch.visit("/accounts/login/?next=/admin/")
+    watch.page.fill("input[name=login]", staff.email)
+    watch.page.fill("input[name=password]", PASSWORD)
+    watch.click("form:has(input[name=password]) [type=submit]")
+    watch.click('main a[href="/accounts/2fa/webauthn/add/"]')
+    watch.page.fill("input[name=password]", PASSWORD)
+    watch.click("form:has(input[name=password]) [type=submit]")
+    assert watch.page.url.endswith("/accounts/2fa/webauthn/add/")
+    watch.page.fill("#id_name", "Desk key")
+    watch.click("#mfa_webauthn_add")
+    watch.click("form[action='/accounts/logout/'] button[type=submit]")
+
+    watch.visit("/accounts/login/?next=/admin/")
+    watch.page.fill("input[name=login]", staff.email)
+    watch.page.fill("input[name=password]", PASSWORD)
+    watch.click("form:has(input[name=password]) [type=submit]")
+    assert watch.page.url.endswith("/accounts/2fa/authenticate/")
+    watch.click("#mfa_webauthn_authenticate")
+
+    assert watch.page.url.endswith("/admin/")
+    assert watch.page.locator("#site-name").inner_text() == "Workshop administration"
+    keys = Authenticator.objects.filter(user=staff, type=Authenticator.Type.WEBAUTHN)
+    assert [key.wrap().name for key in keys] == ["Desk key"]
+    assert watch.seen == []
