@@ -12,4 +12,7 @@ class TalkSpeakerForm(forms.ModelForm):
         widgets = {
             "abstract": forms.Textarea(attrs={"rows": 6}),
             "description": forms.Textarea(attrs={"rows": 12}),
+            # A text box, so that a mistyped address comes back as typed, with our error.
+            "slides_url": forms.TextInput(attrs={"inputmode": "url"}),
+            "video_url": forms.TextInput(attrs={"inputmode": "url"}),
         }

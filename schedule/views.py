@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from schedule import exports
 from schedule.display import build_days, choose_zone, zone_label
@@ -42,7 +42,7 @@ def _my_talks(request):
     return list(speaker.talks.order_by("title")) if speaker else []
 
 
-@require_GET
+@require_safe
 def talk_list(request):
     """List the published talks with their speakers, time and room."""
     workshop = current_workshop(request)
@@ -74,7 +74,7 @@ def _may_edit(user, talk):
     return bool(speaker) and talk.speakers.filter(pk=speaker.pk).exists()
 
 
-@require_GET
+@require_safe
 def talk_detail(request, slug):
     """Show one talk: abstract, speakers, time and room, links, and its calendar file."""
     workshop = current_workshop(request)
@@ -118,7 +118,7 @@ def talk_edit(request, slug):
     return render(request, "schedule/talk_edit.html", {"talk": talk, "form": form})
 
 
-@require_GET
+@require_safe
 def schedule(request):
     """Show the programme as a grid of rooms by time, one section per day."""
     workshop = current_workshop(request)
@@ -158,7 +158,7 @@ def _programme_or_404(request):
     return workshop, slots, rooms
 
 
-@require_GET
+@require_safe
 def schedule_ics(request):
     """Serve the whole programme as an iCalendar file."""
     workshop, slots, _rooms = _programme_or_404(request)
@@ -166,7 +166,7 @@ def schedule_ics(request):
     return _export(request, body, "text/calendar; charset=utf-8", "schedule.ics")
 
 
-@require_GET
+@require_safe
 def schedule_xml(request):
     """Serve the programme as frab / c3voc schedule XML."""
     workshop, slots, rooms = _programme_or_404(request)
@@ -174,7 +174,7 @@ def schedule_xml(request):
     return _export(request, body, "application/xml; charset=utf-8", "schedule.xml")
 
 
-@require_GET
+@require_safe
 def schedule_json(request):
     """Serve the programme as frab / c3voc schedule JSON."""
     workshop, slots, rooms = _programme_or_404(request)
@@ -182,7 +182,7 @@ def schedule_json(request):
     return _export(request, body, "application/json", "schedule.json")
 
 
-@require_GET
+@require_safe
 def talk_ics(request, slug):
     """Serve one scheduled, published talk as an iCalendar file."""
     talk = get_object_or_404(Talk.objects.published().with_schedule(), slug=slug)

@@ -293,3 +293,12 @@ def test_exports_use_constant_queries(
         response = client.get(path)
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", EXPORTS)
+def test_exports_answer_head_and_refuse_post(client, programme, path):
+    head = client.head(path)
+    post = client.post(path)
+
+    assert (head.status_code, post.status_code) == (200, 405)
+    assert head["ETag"] == client.get(path)["ETag"]
