@@ -49,7 +49,7 @@ class CheckoutForm(forms.Form):
             for n in range(1, self.quantity + 1)
         ]
 
-    def payment_method(self):
+    def chosen_payment_method(self):
         if "payment_method" in self.cleaned_data:
             return self.cleaned_data["payment_method"]
         return self.methods[0][0] if self.methods else Order.Method.FREE

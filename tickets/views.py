@@ -117,7 +117,7 @@ def place_order(request, workshop, form, context):
             buyer=form.buyer(),
             attendees=form.attendees(),
             voucher_code=context["voucher_code"],
-            payment_method=form.payment_method(),
+            payment_method=form.chosen_payment_method(),
             user=request.user,
         )
     except services.Busy as error:
