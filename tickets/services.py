@@ -682,7 +682,7 @@ def send_order_links(*, email):
     """E-mail the buyer the links of their orders; say nothing about whether there are any."""
     orders = list(Order.objects.filter(buyer_email__iexact=email.strip()).order_by("created_at"))
     if orders:
-        emails.send_order_links(email.strip(), orders)
+        emails.send_order_links(orders[0].buyer_email, orders)
 
 
 def attendee_edit_open(order, now=None):

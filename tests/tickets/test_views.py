@@ -1,0 +1,296 @@
+import datetime as dt
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.management import call_command
+
+from tests.factories import (
+    OrderFactory,
+    TicketFactory,
+    TicketTypeFactory,
+    UserFactory,
+    VoucherFactory,
+)
+from tests.tickets.test_stripe import checkout_data
+from tickets.models import Order, TicketType, Voucher
+
+pytestmark = pytest.mark.django_db
+
+
+def html_of(response):
+    return response.content.decode()
+
+
+def test_ticket_list_shows_availability(client, workshop, standin):
+    small = TicketTypeFactory(workshop=workshop, name="Small", capacity=3, position=1)
+    TicketFactory(ticket_type=small, order=OrderFactory(workshop=workshop))
+    full = TicketTypeFactory(workshop=workshop, name="Full", capacity=1, position=2)
+    TicketFactory(ticket_type=full, order=OrderFactory(workshop=workshop))
+    TicketTypeFactory(
+        workshop=workshop,
+        name="Later",
+        position=3,
+        sale_starts_at=dt.datetime(2030, 3, 1, 10, 0, tzinfo=dt.UTC),
+    )
+    TicketTypeFactory(workshop=workshop, name="Secret", visible=False)
+
+    html = html_of(client.get("/tickets/"))
+
+    assert "<h1>Tickets</h1>" in html
+    assert '<p class="ticket-availability">2 left</p>' in html
+    assert '<p class="ticket-availability sold-out">Sold out</p>' in html
+    assert "Sales open on 1 March 2030, 10:00 UTC." in html
+    assert "Secret" not in html
+    assert f'<select name="qty_{small.id}" id="id_qty_{small.id}">' in html
+    assert f'name="qty_{full.id}"' not in html
+
+
+def test_ticket_list_voucher_unlocks_hidden_type(client, workshop):
+    hidden = TicketTypeFactory(workshop=workshop, name="Speaker ticket", visible=False)
+    VoucherFactory(workshop=workshop, code="SPEAKER").ticket_types.set([hidden])
+
+    html = html_of(client.get("/tickets/?voucher=speaker"))
+
+    assert "Speaker ticket" in html
+    assert "Voucher SPEAKER applied." in html
+    assert '<input type="hidden" name="voucher" value="SPEAKER">' in html
+
+
+def test_ticket_list_invalid_voucher_message(client, workshop):
+    html = html_of(client.get("/tickets/?voucher=nope"))
+
+    assert "This voucher code is not valid." in html
+
+
+@pytest.mark.parametrize("size", [1, 12])
+def test_ticket_list_query_count_constant(client, workshop, django_assert_num_queries, size):
+    for _ in range(size):
+        ticket_type = TicketTypeFactory(workshop=workshop, capacity=50)
+        TicketFactory.create_batch(
+            2, ticket_type=ticket_type, order=OrderFactory(workshop=workshop)
+        )
+
+    with django_assert_num_queries(3):
+        response = client.get("/tickets/")
+
+    assert html_of(response).count("48 left") == size
+
+
+def test_checkout_form_asks_for_each_attendee(client, workshop, paid_type, standin):
+    html = html_of(client.get(f"/tickets/checkout/?qty_{paid_type.id}=2"))
+
+    assert '<label for="id_attendee_2_email">Attendee 2: e-mail address:</label>' in html
+    assert 'href="/code-of-conduct/"' in html and 'href="/privacy/"' in html
+    assert "50.00 EUR" in html
+    assert "Order and pay" in html
+
+
+def test_checkout_without_code_of_conduct_refused(client, workshop, paid_type, standin):
+    data = checkout_data(paid_type)
+    del data["accept_code_of_conduct"]
+
+    response = client.post("/tickets/checkout/", data)
+
+    assert response.status_code == 200
+    assert "Please accept the code of conduct to continue." in html_of(response)
+    assert Order.objects.count() == 0
+
+
+def test_checkout_bad_quantity_redirects_with_message(client, workshop, paid_type, standin):
+    response = client.get(f"/tickets/checkout/?qty_{paid_type.id}=11", follow=True)
+
+    assert response.redirect_chain == [("/tickets/", 302)]
+    assert "Choose between 1 and 10 “Regular” tickets per order." in html_of(response)
+
+
+def test_checkout_sold_out_refused_with_409(client, workshop, standin):
+    ticket_type = TicketTypeFactory(workshop=workshop, name="Small", capacity=1)
+    page = client.get(f"/tickets/checkout/?qty_{ticket_type.id}=1")
+    TicketFactory(ticket_type=ticket_type, order=OrderFactory(workshop=workshop))
+
+    response = client.post("/tickets/checkout/", checkout_data(ticket_type))
+
+    assert page.status_code == 200
+    assert response.status_code == 409
+    assert "“Small” is sold out." in html_of(response)
+
+
+def test_checkout_without_stripe_hides_card(client, workshop, no_stripe):
+    ticket_type = TicketTypeFactory(workshop=workshop, invoice_allowed=True)
+    only_card = TicketTypeFactory(workshop=workshop)
+
+    invoice_html = html_of(client.get(f"/tickets/checkout/?qty_{ticket_type.id}=1"))
+    card_html = html_of(client.get(f"/tickets/checkout/?qty_{only_card.id}=1"))
+
+    assert 'value="stripe"' not in invoice_html
+    assert "Order and pay" in invoice_html
+    assert "cannot be paid online right now" in card_html
+
+
+def test_checkout_free_order_goes_to_order_page(client, workshop, free_type, no_stripe):
+    response = client.post("/tickets/checkout/", checkout_data(free_type))
+
+    order = Order.objects.get()
+    assert response["Location"] == order.get_absolute_url()
+    assert order.status == Order.Status.PAID
+
+
+def test_order_page_private_headers_and_qr(client, workshop):
+    order = OrderFactory(workshop=workshop, status="paid")
+    ticket = TicketFactory(order=order, ticket_type=TicketTypeFactory(workshop=workshop))
+
+    response = client.get(order.get_absolute_url())
+
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["Referrer-Policy"] == "no-referrer"
+    html = html_of(response)
+    assert f'aria-label="QR code of ticket {ticket.code}"' in html
+    assert 'id="qr-path"' not in html and "style=" not in html.split("<main", 1)[1]
+
+
+@pytest.mark.parametrize("path", ["wrong", "short"])
+def test_order_page_wrong_secret_404(client, workshop, path):
+    order = OrderFactory(workshop=workshop)
+    secret = {"wrong": order.secret[:-1] + ("A" if order.secret[-1] != "A" else "B"), "short": "x"}
+
+    response = client.get(f"/orders/{order.code}/{secret[path]}/")
+
+    assert response.status_code == 404
+
+
+def test_order_page_unknown_code_404(client, workshop):
+    assert client.get("/orders/NOPE1234/whatever/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("status", "workshop_format", "shown"),
+    [("paid", "online", True), ("pending", "online", False), ("paid", "in_person", False)],
+)
+def test_joining_details_only_for_paid_online(client, workshop, status, workshop_format, shown):
+    workshop.format = workshop_format
+    workshop.joining_details = "Join at **https://meet.example.org/secret-room**"
+    workshop.save()
+    order = OrderFactory(workshop=workshop, status=status, payment_method="invoice")
+
+    html = html_of(client.get(order.get_absolute_url()))
+
+    assert ("meet.example.org/secret-room" in html) is shown
+
+
+def test_pending_order_page_shows_no_qr(client, workshop):
+    order = OrderFactory(workshop=workshop, status="pending", payment_method="invoice")
+    TicketFactory(order=order, ticket_type=TicketTypeFactory(workshop=workshop))
+
+    html = html_of(client.get(order.get_absolute_url()))
+
+    assert "QR code of ticket" not in html
+    assert "your tickets are valid once it is paid" in html
+
+
+def test_order_page_attendee_correction(client, workshop):
+    order = OrderFactory(workshop=workshop, status="paid")
+    ticket = TicketFactory(order=order, ticket_type=TicketTypeFactory(workshop=workshop))
+    prefix = f"t{ticket.id}"
+
+    response = client.post(
+        order.get_absolute_url(),
+        {"ticket": ticket.id, f"{prefix}-name": "Grace", f"{prefix}-email": "grace@example.org"},
+        follow=True,
+    )
+
+    ticket.refresh_from_db()
+    assert (ticket.attendee_name, ticket.attendee_email) == ("Grace", "grace@example.org")
+    assert f"Ticket {ticket.code} updated." in html_of(response)
+
+
+def test_order_page_other_orders_ticket_404(client, workshop):
+    order = OrderFactory(workshop=workshop, status="paid")
+    other = TicketFactory(order=OrderFactory(workshop=workshop))
+
+    response = client.post(order.get_absolute_url(), {"ticket": other.id})
+
+    assert response.status_code == 404
+
+
+def test_resend_links_same_answer_either_way(client, workshop, outbox):
+    order = OrderFactory(workshop=workshop, buyer_email="known@example.org")
+
+    known = client.post("/tickets/resend/", {"email": "KNOWN@example.org"}, follow=True)
+    unknown = client.post("/tickets/resend/", {"email": "nobody@example.org"}, follow=True)
+
+    message = "If there are orders for that address, we have sent their links to it."
+    assert message in html_of(known) and message in html_of(unknown)
+    assert known.redirect_chain == unknown.redirect_chain == [("/tickets/resend/", 302)]
+    assert [m.to for m in outbox] == [["known@example.org"]]
+    assert order.get_absolute_url() in outbox[0].body
+
+
+def test_my_tickets_lists_own_and_verified_address_orders(client, workshop):
+    user = UserFactory(email="me@example.org")
+    EmailAddress.objects.create(user=user, email="me@example.org", verified=True)
+    EmailAddress.objects.create(user=user, email="old@example.org", verified=False)
+    mine = OrderFactory(workshop=workshop, user=user, buyer_email="x@example.org")
+    by_email = OrderFactory(workshop=workshop, buyer_email="ME@example.org")
+    unverified = OrderFactory(workshop=workshop, buyer_email="old@example.org")
+    client.force_login(user)
+
+    html = html_of(client.get("/tickets/mine/"))
+
+    assert mine.code in html and by_email.code in html
+    assert unverified.code not in html
+
+
+def test_my_tickets_needs_sign_in(client, workshop):
+    response = client.get("/tickets/mine/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_admin_says_card_payment_off(organiser_client, workshop, no_stripe):
+    html = html_of(organiser_client.get("/admin/tickets/order/"))
+
+    assert "Card payment is off" in html
+
+
+def test_admin_marks_invoice_order_paid(
+    organiser_client, workshop, outbox, django_capture_on_commit_callbacks
+):
+    order = OrderFactory(workshop=workshop, status="pending", payment_method="invoice")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        organiser_client.post(
+            "/admin/tickets/order/",
+            {"action": "mark_paid", "_selected_action": [order.pk]},
+        )
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert outbox[0].subject.startswith("Your tickets for")
+
+
+def test_admin_order_page_shows_stripe_events(organiser_client, workshop):
+    from tickets.models import StripeEvent
+
+    order = OrderFactory(workshop=workshop)
+    StripeEvent.objects.create(
+        event_id="evt_test_1", type="checkout.session.completed", order=order, result="paid"
+    )
+
+    html = html_of(organiser_client.get(f"/admin/tickets/order/{order.pk}/change/"))
+
+    assert "Stripe events received" in html and "evt_test_1" in html
+
+
+def test_demo_load_twice_changes_nothing(client):
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+    before = list(TicketType.objects.values().order_by("id"))
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+
+    assert list(TicketType.objects.values().order_by("id")) == before
+    assert TicketType.objects.filter(visible=False).count() == 1
+    voucher = Voucher.objects.get(code="SPEAKER2022")
+    assert [t.name for t in voucher.ticket_types.all()] == ["Speaker or financial-aid ticket"]
+    html = html_of(client.get("/tickets/?voucher=SPEAKER2022"))
+    assert "Community ticket" in html and "Supporter ticket" in html
+    assert "Speaker or financial-aid ticket" in html
