@@ -20,6 +20,7 @@ from tickets.forms import AttendeeForm, CheckoutForm, ResendLinksForm
 from tickets.models import Order, TicketType
 from tickets.qr import qr_svg
 from workshop.current import current_workshop
+from workshop.ratelimit import rate_limited
 from workshop.security import private_page, secret_matches
 from workshop.views import coming_soon
 
@@ -218,6 +219,7 @@ def my_tickets(request):
     return response
 
 
+@rate_limited("resend-link", per_ip="10/h", per_key="3/h", key=lambda r: r.POST.get("email"))
 def resend_links(request):
     """E-mail a buyer their order links; the answer is the same whether or not there are any."""
     form = ResendLinksForm(request.POST or None)

@@ -1,10 +1,19 @@
 import pytest
 from django.core import mail
+from django.core.cache import cache
 
 from tests.factories import TicketTypeFactory
 from tests.stripe_standin import StripeStandIn
 
 WEBHOOK = "/tickets/stripe/webhook/"
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Rate-limit counters live in the cache; start every test from zero."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -294,3 +294,15 @@ def test_demo_load_twice_changes_nothing(client):
     html = html_of(client.get("/tickets/?voucher=SPEAKER2022"))
     assert "Community ticket" in html and "Supporter ticket" in html
     assert "Speaker or financial-aid ticket" in html
+
+
+def test_resend_links_rate_limited_per_address(client, workshop, outbox):
+    OrderFactory(workshop=workshop, buyer_email="known@example.org")
+
+    statuses = [
+        client.post("/tickets/resend/", {"email": "known@example.org"}).status_code
+        for _ in range(4)
+    ]
+
+    assert statuses == [302, 302, 302, 429]
+    assert len(outbox) == 3
