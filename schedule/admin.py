@@ -12,12 +12,36 @@ from schedule.models import Room, Slot, Talk, TalkLink
 from workshop.models import Workshop
 
 
+class CurrentWorkshopMixin:
+    """Offer the current workshop as the default workshop of new slots."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "workshop":
+            kwargs.setdefault("initial", Workshop.objects.current())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ScheduledFilter(admin.SimpleListFilter):
+    title = "scheduled"
+    parameter_name = "scheduled"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "In a slot"), ("no", "Not in a slot")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(slot__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(slot__isnull=True)
+        return queryset
+
+
 class TalkLinkInline(admin.TabularInline):
     model = TalkLink
     extra = 1
 
 
-class SlotOfTalkInline(admin.TabularInline):
+class SlotOfTalkInline(CurrentWorkshopMixin, admin.TabularInline):
     model = Slot
     fields = ["workshop", "start", "end", "room"]
     extra = 0
@@ -29,7 +53,7 @@ class SlotOfTalkInline(admin.TabularInline):
 @admin.register(Talk)
 class TalkAdmin(admin.ModelAdmin):
     list_display = ["title", "kind", "track", "speaker_names", "when", "published"]
-    list_filter = ["kind", "published", "track", "level"]
+    list_filter = ["kind", "published", ScheduledFilter, "track", "level"]
     list_editable = ["published"]
     search_fields = ["title", "slug", "abstract", "speakers__name"]
     prepopulated_fields = {"slug": ["title"]}
@@ -55,7 +79,7 @@ class TalkAdmin(admin.ModelAdmin):
         return slot.describe_time() if slot else "not scheduled"
 
 
-class SlotInline(admin.TabularInline):
+class SlotInline(CurrentWorkshopMixin, admin.TabularInline):
     """Place talks quickly: a room's slots, one row each."""
 
     model = Slot
@@ -100,7 +124,7 @@ class DayFilter(admin.SimpleListFilter):
 
 
 @admin.register(Slot)
-class SlotAdmin(admin.ModelAdmin):
+class SlotAdmin(CurrentWorkshopMixin, admin.ModelAdmin):
     list_display = ["when", "room", "display_title", "is_break", "workshop"]
     list_display_links = ["when"]
     list_filter = [DayFilter, "room", "is_break", "workshop"]

@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import functools
 import zoneinfo
 
 from django.utils import timezone
@@ -53,8 +54,14 @@ def choose_zone(request, workshop):
     return ZoneChoice(event_zone, event_zone)
 
 
+@functools.cache
+def _zone_names():
+    # available_timezones() reads the zone files on every call; the set never changes at runtime.
+    return frozenset(zoneinfo.available_timezones())
+
+
 def _is_zone_name(name):
-    return len(name) <= 64 and name in zoneinfo.available_timezones()
+    return len(name) <= 64 and name in _zone_names()
 
 
 def zone_label(zone, when):

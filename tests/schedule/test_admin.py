@@ -163,3 +163,44 @@ def test_admin_schedule_check_is_staff_only(client, workshop):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_admin_talk_filter_by_scheduled(organiser_client, programme):
+    TalkFactory(title="Waiting talk")
+
+    scheduled = organiser_client.get("/admin/schedule/talk/?scheduled=yes").content.decode()
+    waiting = organiser_client.get("/admin/schedule/talk/?scheduled=no").content.decode()
+
+    assert "Choosing metrics" in scheduled and "Waiting talk" not in scheduled
+    assert "Waiting talk" in waiting and "Choosing metrics" not in waiting
+
+
+def test_admin_new_slot_defaults_to_current_workshop(organiser_client, workshop):
+    html = organiser_client.get("/admin/schedule/slot/add/").content.decode()
+
+    assert f'<option value="{workshop.pk}" selected>' in html
+
+
+def test_admin_room_inline_adds_slot_for_current_workshop(organiser_client, workshop, room):
+    prefix = "slots"
+    response = organiser_client.post(
+        f"/admin/schedule/room/{room.pk}/change/",
+        {
+            "name": room.name,
+            "position": room.position,
+            "stream_url": "",
+            "description": "",
+            f"{prefix}-TOTAL_FORMS": "1",
+            f"{prefix}-INITIAL_FORMS": "0",
+            f"{prefix}-0-workshop": workshop.pk,
+            f"{prefix}-0-start_0": "2030-12-02",
+            f"{prefix}-0-start_1": "15:00",
+            f"{prefix}-0-end_0": "2030-12-02",
+            f"{prefix}-0-end_1": "15:30",
+            f"{prefix}-0-talk": TalkFactory(title="Placed quickly").pk,
+            f"{prefix}-0-title": "",
+        },
+    )
+
+    assert response.status_code == 302
+    assert Slot.objects.get(talk__title="Placed quickly").room == room

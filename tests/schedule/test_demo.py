@@ -1,8 +1,13 @@
+import json
+
 import pytest
 from django.core.management import call_command
+from jsonschema import Draft6Validator
+from lxml import etree
 
 from schedule.models import Room, Slot, Talk
 from schedule.services import find_schedule_problems
+from tests.schedule.conftest import SCHEMAS
 from workshop.models import Workshop
 
 pytestmark = pytest.mark.django_db
@@ -49,3 +54,13 @@ def test_demo_schedule_page_and_exports_answer(client):
 
     for path in ["/schedule/", "/talks/", "/talks/pipelines-as-a-bridge/", "/schedule.json"]:
         assert client.get(path).status_code == 200
+
+
+def test_demo_exports_validate_against_schemas(client):
+    load_demo()
+    schema = json.loads((SCHEMAS / "schema.json").read_text())
+    validator = Draft6Validator(schema, format_checker=Draft6Validator.FORMAT_CHECKER)
+    xsd = etree.XMLSchema(etree.parse(str(SCHEMAS / "schedule.xml.xsd")))
+
+    xsd.assertValid(etree.fromstring(client.get("/schedule.xml").content))
+    assert list(validator.iter_errors(json.loads(client.get("/schedule.json").content))) == []
