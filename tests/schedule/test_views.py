@@ -322,3 +322,20 @@ def test_pages_use_constant_queries(
         response = client.get(path)
 
     assert response.status_code == 200
+
+
+def test_schedule_splits_days_at_the_viewers_midnight(client, workshop, programme, room):
+    SlotFactory(
+        workshop=workshop,
+        room=room,
+        talk=TalkFactory(title="After midnight in Tokyo"),
+        start=at(workshop, 15),
+        end=at(workshop, 15, 30),
+    )
+
+    html = client.get("/schedule/", {"tz": "Asia/Tokyo"}).content.decode()
+
+    first = html.index('<h2 id="day-1"><time datetime="2030-12-02">Monday 2 December 2030</time>')
+    second = html.index('<h2 id="day-2"><time datetime="2030-12-03">Tuesday 3 December 2030</time>')
+    assert first < html.index("Choosing metrics") < second < html.index("After midnight in Tokyo")
+    assert '<time datetime="2030-12-03T00:00:00+09:00">00:00</time>' in html
