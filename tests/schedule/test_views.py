@@ -2,7 +2,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
-from schedule.models import Talk
+from schedule.models import Slot, Talk
 from tests.factories import (
     RoomFactory,
     SlotFactory,
@@ -339,3 +339,47 @@ def test_schedule_splits_days_at_the_viewers_midnight(client, workshop, programm
     second = html.index('<h2 id="day-2"><time datetime="2030-12-03">Tuesday 3 December 2030</time>')
     assert first < html.index("Choosing metrics") < second < html.index("After midnight in Tokyo")
     assert '<time datetime="2030-12-03T00:00:00+09:00">00:00</time>' in html
+
+
+def test_schedule_with_clashing_rows_still_renders(client, workshop, room, other_room):
+    # Rows written around validation (an import, a raw SQL fix) must not break the page.
+    Slot.objects.bulk_create(
+        [
+            Slot(
+                workshop=workshop,
+                room=room,
+                title="Long",
+                start=at(workshop, 13),
+                end=at(workshop, 15),
+            ),
+            Slot(
+                workshop=workshop,
+                room=None,
+                title="Plenary",
+                start=at(workshop, 13, 30),
+                end=at(workshop, 14),
+            ),
+            Slot(
+                workshop=workshop,
+                room=room,
+                title="Inside",
+                start=at(workshop, 14),
+                end=at(workshop, 14, 30),
+            ),
+            Slot(
+                workshop=workshop,
+                room=other_room,
+                title="Late",
+                start=at(workshop, 19),
+                end=at(workshop, 20),
+            ),
+        ]
+    )
+
+    responses = [
+        client.get(path)
+        for path in ["/schedule/", "/schedule.xml", "/schedule.json", "/schedule.ics"]
+    ]
+
+    assert [response.status_code for response in responses] == [200, 200, 200, 200]
+    assert "Long" in responses[0].content.decode()
