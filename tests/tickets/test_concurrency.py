@@ -110,3 +110,41 @@ def test_lock_wait_timeout_answers_busy(client, settings):
     assert response.status_code == 503
     assert "Busy, please try again" in response.content.decode()
     assert Order.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_success_page_and_webhook_at_once_fulfil_once(settings, mailoutbox):
+    from tests.tickets.conftest import BUYER, people
+    from tickets import services
+
+    workshop = WorkshopFactory()
+    ticket_type = TicketTypeFactory(workshop=workshop, capacity=SEATS)
+    with StripeStandIn() as standin:
+        settings.STRIPE_SECRET_KEY = standin.api_key
+        settings.STRIPE_API_BASE = standin.url
+        order = services.create_order(
+            workshop=workshop,
+            ticket_counts={ticket_type.id: 1},
+            buyer=BUYER,
+            attendees=people(1),
+            payment_method="stripe",
+        )
+        services.start_checkout(order=order)
+        order.refresh_from_db()
+        standin.pay(order.stripe_session_id, deliver=False)
+        start, results = threading.Barrier(8), []
+
+        def fulfil():
+            start.wait()
+            results.append(services.fulfil_checkout_session(session_id=order.stripe_session_id)[1])
+            connection.close()
+
+        threads = [threading.Thread(target=fulfil) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert sorted(results) == ["already paid"] * 7 + ["paid"]
+    assert order.events.filter(to_status="paid").count() == 1
+    assert len(mailoutbox) == 1
