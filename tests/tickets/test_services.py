@@ -342,3 +342,35 @@ def test_release_expired_orders_command_without_stripe(workshop, paid_type, stan
 
     created.refresh_from_db()
     assert created.status == Order.Status.EXPIRED
+
+
+def test_lock_failures_recognised():
+    from django.db import OperationalError
+
+    class PostgresLockTimeout(Exception):
+        sqlstate = "55P03"
+
+    timeout = OperationalError("canceling statement due to lock timeout")
+    timeout.__cause__ = PostgresLockTimeout()
+
+    assert services.is_lock_failure(timeout) is True
+    assert services.is_lock_failure(OperationalError("database is locked")) is True
+    assert services.is_lock_failure(OperationalError("no such table: x")) is False
+
+
+def test_busy_database_answers_503(client, workshop, paid_type, standin, monkeypatch):
+    from django.db import OperationalError
+
+    def locked(type_ids):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(services, "lock_ticket_types", locked)
+    from tests.tickets.test_stripe import checkout_data
+
+    response = client.post("/tickets/checkout/", checkout_data(paid_type))
+
+    assert response.status_code == 503
+    assert (
+        "Many people are buying tickets right now. Please try again." in response.content.decode()
+    )
+    assert Order.objects.count() == 0

@@ -306,3 +306,47 @@ def test_resend_links_rate_limited_per_address(client, workshop, outbox):
 
     assert statuses == [302, 302, 302, 429]
     assert len(outbox) == 3
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/tickets/tickettype/",
+        "/admin/tickets/voucher/",
+        "/admin/tickets/order/",
+        "/admin/tickets/stripeevent/",
+        "/admin/tickets/order/?q=ada&status__exact=paid",
+    ],
+)
+def test_admin_lists_answer(organiser_client, workshop, path):
+    TicketFactory(order=OrderFactory(workshop=workshop), ticket_type=TicketTypeFactory())
+
+    assert organiser_client.get(path).status_code == 200
+
+
+def test_admin_refund_action(organiser_client, workshop, paid_type, standin):
+    from tests.tickets.test_stripe import card_order
+
+    order = card_order(workshop, paid_type)
+    standin.pay(order.stripe_session_id)
+
+    response = organiser_client.post(
+        "/admin/tickets/order/", {"action": "refund", "_selected_action": [order.pk]}, follow=True
+    )
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    assert f"Order {order.code} refunded." in html_of(response)
+    assert len(standin.refunds) == 1
+
+
+def test_admin_cancel_paid_card_order_refused(organiser_client, workshop):
+    order = OrderFactory(workshop=workshop, status="paid", payment_method="stripe")
+
+    response = organiser_client.post(
+        "/admin/tickets/order/", {"action": "cancel", "_selected_action": [order.pk]}, follow=True
+    )
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert f"Order {order.code} is paid." in html_of(response)
