@@ -18,6 +18,16 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = pytest.mark.browser
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
 # Runs before any page script and is not itself subject to the page's policy.
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
@@ -28,6 +38,19 @@ document.addEventListener("securitypolicyviolation", (event) => {
   );
 });
 """
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Start Chromium for this module only: Playwright's sync API allows one instance at a time."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 class ViolationWatch:
@@ -60,8 +83,8 @@ class ViolationWatch:
 
 
 @pytest.fixture
-def watch(browser, live_server):
-    context = browser.new_context(base_url=live_server.url)
+def watch(chromium, live_server):
+    context = chromium.new_context(base_url=live_server.url)
     context.set_default_timeout(10_000)
     context.add_init_script(RECORD_VIOLATIONS)
     yield ViolationWatch(context.new_page())
