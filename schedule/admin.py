@@ -1,5 +1,6 @@
 import datetime as dt
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models.functions import TruncDate
@@ -10,6 +11,17 @@ from django.utils import timezone
 from schedule import services
 from schedule.models import Room, Slot, Talk, TalkLink
 from workshop.models import Workshop
+
+
+class SlotForm(forms.ModelForm):
+    def clean(self):
+        cleaned_data = super().clean()
+        workshop = cleaned_data.get("workshop")
+        if workshop:
+            # The admin saves inside one transaction; locking before the model's checks run
+            # keeps two organisers from placing clashing slots at the same moment.
+            services.lock_schedule(workshop.pk)
+        return cleaned_data
 
 
 class CurrentWorkshopMixin:
@@ -43,6 +55,7 @@ class TalkLinkInline(admin.TabularInline):
 
 class SlotOfTalkInline(CurrentWorkshopMixin, admin.TabularInline):
     model = Slot
+    form = SlotForm
     fields = ["workshop", "start", "end", "room"]
     extra = 0
     max_num = 1
@@ -83,6 +96,7 @@ class SlotInline(CurrentWorkshopMixin, admin.TabularInline):
     """Place talks quickly: a room's slots, one row each."""
 
     model = Slot
+    form = SlotForm
     fields = ["workshop", "start", "end", "talk", "title", "is_break"]
     autocomplete_fields = ["talk"]
     extra = 1
@@ -125,6 +139,7 @@ class DayFilter(admin.SimpleListFilter):
 
 @admin.register(Slot)
 class SlotAdmin(CurrentWorkshopMixin, admin.ModelAdmin):
+    form = SlotForm
     list_display = ["when", "room", "display_title", "is_break", "workshop"]
     list_display_links = ["when"]
     list_filter = [DayFilter, "room", "is_break", "workshop"]

@@ -8,6 +8,25 @@ from django.db import transaction
 from django.utils import timezone
 
 from schedule.models import Slot, Talk, slot_errors
+from workshop.models import Workshop
+
+
+def lock_schedule(workshop_id):
+    """Hold the workshop row's lock until the transaction ends.
+
+    The rules across slots (overlaps, speakers, one slot per talk) are checked by reading
+    the other slots; with the lock, two editors of one workshop validate one after the other.
+    """
+    list(Workshop.objects.select_for_update().filter(pk=workshop_id).values_list("pk"))
+
+
+@transaction.atomic
+def save_slot(*, slot):
+    """Validate and save a slot under the schedule lock."""
+    lock_schedule(slot.workshop_id)
+    slot.full_clean()
+    slot.save()
+    return slot
 
 
 @transaction.atomic
@@ -19,6 +38,7 @@ def swap_talks(*, first, second):
     """
     if first.pk == second.pk:
         raise ValidationError("Choose two different slots.")
+    lock_schedule(first.workshop_id)
     locked = Slot.objects.select_for_update().filter(pk__in=[first.pk, second.pk]).order_by("pk")
     slots = {slot.pk: slot for slot in locked}
     first, second = slots[first.pk], slots[second.pk]
@@ -38,7 +58,6 @@ def swap_talks(*, first, second):
     return first, second
 
 
-@transaction.atomic
 def duplicate_slot(*, slot):
     """Copy a slot, without its talk, to the time right after it in the same room."""
     copy = Slot(
@@ -49,9 +68,7 @@ def duplicate_slot(*, slot):
         title=slot.title or slot.display_title,
         is_break=slot.is_break,
     )
-    copy.full_clean()
-    copy.save()
-    return copy
+    return save_slot(slot=copy)
 
 
 @dataclasses.dataclass(frozen=True)
