@@ -383,3 +383,10 @@ def test_schedule_with_clashing_rows_still_renders(client, workshop, room, other
 
     assert [response.status_code for response in responses] == [200, 200, 200, 200]
     assert "Long" in responses[0].content.decode()
+
+
+@pytest.mark.parametrize("path", ["/schedule/", "/talks/", "/schedule/?tz=Asia/Tokyo"])
+def test_pages_without_any_workshop_answer(client, db, path):
+    response = client.get(path)
+
+    assert response.status_code == 200
