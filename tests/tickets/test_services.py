@@ -364,7 +364,7 @@ def test_busy_database_answers_503(client, workshop, paid_type, standin, monkeyp
     def locked(type_ids):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(services, "lock_ticket_types", locked)
+    monkeypatch.setattr("tickets.services.orders.lock_ticket_types", locked)
     from tests.tickets.test_stripe import checkout_data
 
     response = client.post("/tickets/checkout/", checkout_data(paid_type))
