@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from schedule import services
-from schedule.models import Room, Slot, Talk, TalkLink
+from schedule.models import Room, Slot, Talk, TalkLink, speaker_clashes
 from workshop.models import Workshop
 
 
@@ -22,6 +22,17 @@ class SlotForm(forms.ModelForm):
             # keeps two organisers from placing clashing slots at the same moment.
             services.lock_schedule(workshop.pk)
         return cleaned_data
+
+
+class TalkForm(forms.ModelForm):
+    def clean_speakers(self):
+        speakers = self.cleaned_data["speakers"]
+        slot = self.instance.scheduled_slot if self.instance.pk else None
+        if slot and speakers:
+            clashes = speaker_clashes(slot, list(speakers))
+            if clashes:
+                raise forms.ValidationError(clashes)
+        return speakers
 
 
 class CurrentWorkshopMixin:
@@ -65,6 +76,7 @@ class SlotOfTalkInline(CurrentWorkshopMixin, admin.TabularInline):
 
 @admin.register(Talk)
 class TalkAdmin(admin.ModelAdmin):
+    form = TalkForm
     list_display = ["title", "kind", "track", "speaker_names", "when", "published"]
     list_filter = ["kind", "published", ScheduledFilter, "track", "level"]
     list_editable = ["published"]

@@ -271,16 +271,26 @@ def _talk_errors(slot, others):
     taken = others.filter(talk_id=slot.talk_id).first()
     if taken:
         errors.setdefault("talk", []).append(f"This talk is already placed in “{taken}”.")
-    speakers = list(slot.talk.speakers.all())
+    clashes = speaker_clashes(slot, list(slot.talk.speakers.all()))
+    if clashes:
+        errors["talk"] = errors.get("talk", []) + clashes
+    return errors
+
+
+def speaker_clashes(slot, speakers):
+    """Return a message for each other slot where one of ``speakers`` speaks during ``slot``."""
     clashes = (
-        others.overlapping(slot.start, slot.end)
+        Slot.objects.filter(workshop_id=slot.workshop_id)
+        .exclude(pk=slot.pk)
+        .overlapping(slot.start, slot.end)
         .filter(talk__speakers__in=speakers)
+        .select_related("talk", "room", "workshop")
         .prefetch_related("talk__speakers")
         .distinct()
     )
+    wanted = {speaker.pk for speaker in speakers}
+    messages = []
     for other in clashes:
-        names = sorted({s.name for s in other.talk.speakers.all()} & {s.name for s in speakers})
-        errors.setdefault("talk", []).append(
-            f"{', '.join(names)} also speaks in “{other}” at the same time."
-        )
-    return errors
+        names = sorted(s.name for s in other.talk.speakers.all() if s.pk in wanted)
+        messages.append(f"{', '.join(names)} also speaks in “{other}” at the same time.")
+    return messages

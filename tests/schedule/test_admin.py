@@ -204,3 +204,63 @@ def test_admin_room_inline_adds_slot_for_current_workshop(organiser_client, work
 
     assert response.status_code == 302
     assert Slot.objects.get(talk__title="Placed quickly").room == room
+
+
+def talk_form(talk, slot, workshop, **changes):
+    data = {
+        "title": talk.title,
+        "slug": talk.slug,
+        "kind": talk.kind,
+        "abstract": talk.abstract,
+        "description": "",
+        "speakers": [],
+        "track": talk.track,
+        "level": "",
+        "language": "en",
+        "slides_url": "",
+        "video_url": "",
+        "published": "on",
+        "slot-TOTAL_FORMS": "1",
+        "slot-INITIAL_FORMS": "1",
+        "slot-0-id": slot.pk,
+        "slot-0-talk": talk.pk,
+        "slot-0-workshop": workshop.pk,
+        "slot-0-start_0": "2030-12-02",
+        "slot-0-start_1": "13:10",
+        "slot-0-end_0": "2030-12-02",
+        "slot-0-end_1": "13:40",
+        "slot-0-room": slot.room.pk,
+        "links-TOTAL_FORMS": "0",
+        "links-INITIAL_FORMS": "0",
+    }
+    data.update(changes)
+    return data
+
+
+def test_admin_adding_busy_speaker_to_scheduled_talk_is_refused(
+    organiser_client, workshop, programme, speaker
+):
+    talk = programme["second"].talk  # at the same time as the keynote of ``speaker``
+
+    response = organiser_client.post(
+        f"/admin/schedule/talk/{talk.pk}/change/",
+        talk_form(talk, programme["second"], workshop, speakers=[speaker.pk]),
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Ada Lindqvist also speaks in “Choosing metrics (Mon 2 Dec 13:10–13:40 UTC" in html
+    assert list(talk.speakers.all()) == []
+
+
+def test_admin_talk_change_with_slot_inline_saves(organiser_client, workshop, programme):
+    talk = programme["second"].talk
+
+    response = organiser_client.post(
+        f"/admin/schedule/talk/{talk.pk}/change/",
+        talk_form(talk, programme["second"], workshop, title="Honest splits, revised"),
+    )
+
+    talk.refresh_from_db()
+    assert response.status_code == 302
+    assert talk.title == "Honest splits, revised"
