@@ -504,3 +504,34 @@ def test_webhook_refused_without_configuration(client, no_stripe):
     response = client.post(WEBHOOK, data=json.dumps({}), content_type="application/json")
 
     assert response.status_code == 503
+
+
+def test_cancel_pending_card_order_closes_session(workshop, paid_type, standin, organiser):
+    order = card_order(workshop, paid_type)
+
+    services.cancel_order(order=order, actor=organiser)
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert standin.sessions[order.stripe_session_id]["status"] == "expired"
+
+
+def test_cancel_refused_when_session_was_paid(workshop, paid_type, standin):
+    order = card_order(workshop, paid_type)
+    standin.pay(order.stripe_session_id, deliver=False)
+
+    with pytest.raises(services.OrderError, match=f"Order {order.code} is paid."):
+        services.cancel_order(order=order)
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+
+
+def test_payment_after_cancellation_refunded(workshop, paid_type, standin):
+    order = card_order(workshop, paid_type)
+    Order.objects.filter(pk=order.pk).update(status="cancelled")
+
+    standin.pay(order.stripe_session_id)
+
+    order.refresh_from_db()
+    assert (order.status, order.refunded_amount) == ("refunded", Decimal("25.00"))

@@ -14,6 +14,7 @@ from tickets.models import (
     Order,
     StripeEvent,
 )
+from tickets.services import orders
 from tickets.services.orders import (
     Method,
     OrderError,
@@ -260,29 +261,48 @@ def record_charge_refund(*, charge_id):
     return locked, f"order is {status}"
 
 
-def release_expired_orders(*, now=None):
-    """Expire card orders whose reservation has run out; return how many were released.
+def close_checkout_session(order):
+    """Expire the order's open Checkout Session so it can no longer be paid.
 
-    Each open Checkout Session is expired first; one that turns out complete is
-    fulfilled instead, so a payment made at the last second is never lost.
+    A session that turns out complete is fulfilled instead, so a payment made at the
+    last second is never lost. Raises stripe.StripeError when Stripe cannot be asked.
     """
+    if not (order.stripe_session_id and payments.card_payment_enabled()):
+        return
+    try:
+        payments.get_client().v1.checkout.sessions.expire(order.stripe_session_id)
+    except stripe.InvalidRequestError:
+        apply_session(payments.fetch_session(order.stripe_session_id))
+
+
+def release_expired_orders(*, now=None):
+    """Expire card orders whose reservation has run out; return how many were released."""
     now = now or timezone.now()
     stale = Order.objects.filter(
         status=Status.PENDING, payment_method=Method.STRIPE, reserved_until__lte=now
     )
     released = 0
     for order in stale:
-        if order.stripe_session_id and payments.card_payment_enabled():
-            try:
-                payments.get_client().v1.checkout.sessions.expire(order.stripe_session_id)
-            except stripe.InvalidRequestError:
-                apply_session(payments.fetch_session(order.stripe_session_id))
-            except stripe.StripeError as error:
-                logger.warning("Could not expire session of %s: %s", order.code, error)
-                continue
+        try:
+            close_checkout_session(order)
+        except stripe.StripeError as error:
+            logger.warning("Could not expire session of %s: %s", order.code, error)
+            continue
         order = release_order(order=order, note="Reservation ran out.")
         released += order.status == Status.EXPIRED
     return released
+
+
+def cancel_order(*, order, actor=None):
+    """Cancel an order as an organiser, closing its Checkout Session first."""
+    if order.payment_method == Method.STRIPE and order.status == Status.PENDING:
+        try:
+            close_checkout_session(order)
+        except stripe.StripeError as error:
+            raise OrderError(
+                f"Stripe could not be reached to close {order.code}: {error}"
+            ) from error
+    return orders.cancel_order(order=order, actor=actor)
 
 
 def refund_order(*, order, actor=None):
