@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test e2e bench lint format venv demo
+.PHONY: run test e2e bench lint format venv demo checkers
 
 venv: $(VENV)/.installed
 
@@ -23,11 +23,21 @@ demo: venv
 run: demo
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
-test: venv
+test: venv checkers
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-e2e: venv
+e2e: venv checkers
 	$(PY) -m pytest -m browser $(PYTEST_ARGS)
+
+# The browser suite's HTML checker (vnu-jar) and axe-core, pinned in package-lock.json.
+# Without npm the tests that need them are skipped with the reason.
+checkers: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --silent --ignore-scripts --no-audit --no-fund && touch $@ \
+	    || echo "npm ci failed: HTML and accessibility checks will be skipped"; \
+	else echo "npm not found: HTML and accessibility checks will be skipped"; fi
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,152 @@
+"""Walk every page of PAGES once per test session: HTML source, axe results and layout.
+
+Loading the demo, starting Java and opening pages once for the whole suite keeps it fast; the
+tests in test_pages.py and test_responsive.py then only read the results.
+"""
+
+import io
+from dataclasses import dataclass, field
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+from django.urls import NoReverseMatch
+
+from tests.browser import checkers
+from tests.browser.layout import MEASURE_LAYOUT
+from tests.browser.pages import PAGES, WIDTHS
+
+PEOPLE = ["attendee"]
+
+
+@dataclass
+class PageResult:
+    page: object
+    path: str | None = None
+    missing: str | None = None
+    status: int | None = None
+    html: str = ""
+    html_messages: list = field(default_factory=list)
+    violations: list = field(default_factory=list)
+    layout: dict = field(default_factory=dict)
+    screenshots: dict = field(default_factory=dict)
+    browser_error: str | None = None
+
+
+@dataclass
+class SiteAudit:
+    results: dict
+    vnu_skip: str | None = None
+    browser_skip: str | None = None
+    axe_skip: str | None = None
+
+
+def create_person(role):
+    """Create a signed-up user with a verified e-mail address."""
+    email = f"{role}@example.org"
+    user = get_user_model().objects.create_user(username=role, email=email, password="x-" * 8)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+def session_cookie(user):
+    """Sign the user in and return the session cookie value."""
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def locate_pages(people):
+    """Find each page's path in the demo content; note the pages not built yet."""
+    results = {}
+    for page in PAGES:
+        result = PageResult(page=page, missing=page.not_built_reason())
+        if result.missing:
+            results[page.name] = result
+            continue
+        try:
+            result.path = page.locate(people)
+        except NoReverseMatch as error:
+            result.missing = f"page not built yet ({error})"
+        else:
+            if result.path is None:
+                result.missing = "the demo content has nothing to show on this page yet"
+        results[page.name] = result
+    return results
+
+
+def fetch_sources(results, people):
+    """Fetch each page's HTML as served, signed in as its user."""
+    clients = {None: Client(raise_request_exception=False)}
+    for role, user in people.items():
+        clients[role] = Client(raise_request_exception=False)
+        clients[role].force_login(user)
+    for result in results.values():
+        if result.missing:
+            continue
+        response = clients[result.page.user].get(result.path)
+        result.status = response.status_code
+        result.html = response.content.decode()
+
+
+def walk_in_browser(browser, base_url, results, people, artifacts, run_axe):
+    """Open each page in Chromium: run axe, then measure the layout at each width."""
+    for role in [None, *people]:
+        context = browser.new_context(base_url=base_url, bypass_csp=True)
+        if role:
+            cookie = session_cookie(people[role])
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}]
+            )
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        for result in results.values():
+            if result.missing or result.page.user != role:
+                continue
+            try:
+                check_page(page, result, artifacts, run_axe)
+            except Exception as error:  # one broken page must not hide the others' results
+                result.browser_error = f"{type(error).__name__}: {error}"
+        context.close()
+
+
+def check_page(page, result, artifacts, run_axe):
+    """Run axe and the layout checks on one page."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(result.path)
+    if run_axe:
+        result.violations = checkers.run_axe(page)
+    if not result.page.responsive:
+        return
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(result.path)
+        result.layout[width] = page.evaluate(MEASURE_LAYOUT)
+        shot = artifacts / "responsive" / f"{result.page.name}-{width}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        result.screenshots[width] = shot
+
+
+def audit_site(*, browser, base_url, artifacts, browser_skip):
+    """Load the demo and check every page; the caller empties the database afterwards."""
+    call_command("load_demo", stdout=io.StringIO())
+    people = {role: create_person(role) for role in PEOPLE}
+    results = locate_pages(people)
+    fetch_sources(results, people)
+    audit = SiteAudit(
+        results=results,
+        vnu_skip=checkers.vnu_missing_reason(),
+        browser_skip=browser_skip,
+        axe_skip=browser_skip or checkers.axe_missing_reason(),
+    )
+    if audit.vnu_skip is None:
+        documents = {name: r.html for name, r in results.items() if r.html}
+        for name, messages in checkers.validate_html(documents).items():
+            results[name].html_messages = messages
+    if browser is not None:
+        walk_in_browser(
+            browser, base_url, results, people, artifacts, run_axe=audit.axe_skip is None
+        )
+    return audit

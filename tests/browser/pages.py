@@ -1,0 +1,65 @@
+"""The pages every check walks: public pages and the main signed-in ones.
+
+Each page has a stable name (used in test ids, file names and screenshots), a way to find its
+address in the demo content, who is signed in, the status it answers, and whether its layout is
+checked at phone and desktop widths. Add a page here when a feature lands.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.urls import reverse
+
+# allauth's own bare templates stand in until the site's account templates exist (issue 3).
+SITE_ACCOUNT_TEMPLATES = "account/login.html"
+
+
+@dataclass(frozen=True)
+class SitePage:
+    name: str
+    # Return the path for the demo content, or None when that content does not exist yet.
+    locate: object
+    user: str | None = None
+    status: int = 200
+    responsive: bool = False
+    # A template of the site's own that must exist before the page counts as built.
+    template: str | None = None
+
+    def not_built_reason(self):
+        """Return why the page is not the site's own yet, or None."""
+        if self.template and not (Path(settings.BASE_DIR) / "templates" / self.template).exists():
+            return f"templates/{self.template} does not exist yet (allauth's bare default)"
+        return None
+
+
+def fixed(path):
+    """Locate a page at a fixed path."""
+    return lambda people: path
+
+
+def named(url_name, *args):
+    """Locate a page by URL name."""
+    return lambda people: reverse(url_name, args=args)
+
+
+PAGES = [
+    SitePage("home", named("workshop:home"), responsive=True),
+    SitePage("code-of-conduct", named("workshop:page", "code-of-conduct")),
+    SitePage("resources", named("workshop:page", "resources")),
+    SitePage("not-found", fixed("/no-such-page-here/"), status=404),
+    SitePage("login", named("account_login"), template=SITE_ACCOUNT_TEMPLATES),
+    SitePage("signup", named("account_signup"), template=SITE_ACCOUNT_TEMPLATES),
+    SitePage("password-reset", named("account_reset_password"), template=SITE_ACCOUNT_TEMPLATES),
+    SitePage("talks", named("schedule:talk_list")),
+    SitePage("schedule", named("schedule:schedule"), responsive=True),
+    SitePage("speakers", named("speakers:list")),
+    SitePage("tickets", named("tickets:ticket_list"), responsive=True),
+    SitePage(
+        "account-email", named("account_email"), user="attendee", template=SITE_ACCOUNT_TEMPLATES
+    ),
+]
+
+PAGE_NAMES = [page.name for page in PAGES]
+RESPONSIVE_NAMES = [page.name for page in PAGES if page.responsive]
+WIDTHS = [375, 1280]
