@@ -19,6 +19,7 @@ from tickets import payments, services
 from tickets.forms import AttendeeForm, CheckoutForm, ResendLinksForm
 from tickets.models import Order, TicketType
 from tickets.qr import qr_svg
+from workshop import ratelimit
 from workshop.current import current_workshop
 from workshop.ratelimit import rate_limited
 from workshop.security import private_page, secret_matches
@@ -111,6 +112,11 @@ def checkout(request):
 
 
 def place_order(request, workshop, form, context):
+    # Each order holds seats for a while: stop one address or client from hoarding them.
+    email = form.cleaned_data["buyer_email"]
+    limited = ratelimit.limit(request, "order-create", per_ip="60/h", per_key="10/h", key=email)
+    if limited is not None:
+        return limited
     try:
         order = services.create_order(
             workshop=workshop,

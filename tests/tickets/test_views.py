@@ -350,3 +350,15 @@ def test_admin_cancel_paid_card_order_refused(organiser_client, workshop):
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     assert f"Order {order.code} is paid." in html_of(response)
+
+
+def test_order_creation_rate_limited_per_buyer(client, workshop, free_type, no_stripe):
+    free_type.capacity = 50
+    free_type.save()
+
+    statuses = [
+        client.post("/tickets/checkout/", checkout_data(free_type)).status_code for _ in range(11)
+    ]
+
+    assert statuses == [302] * 10 + [429]
+    assert Order.objects.count() == 10
