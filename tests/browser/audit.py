@@ -6,6 +6,7 @@ tests in test_pages.py and test_responsive.py then only read the results.
 
 import io
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -58,7 +59,26 @@ def session_cookie(user):
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-def locate_pages(people):
+def place_free_order(person):
+    """Order a free demo ticket for the person: a confirmed order with a QR code."""
+    from tickets import services
+    from tickets.models import TicketType
+
+    free = TicketType.objects.filter(visible=True, price=0).order_by("position").first()
+    if free is None:
+        return None
+    someone = {"name": "Ada Attendee", "email": person.email}
+    return services.create_order(
+        workshop=free.workshop,
+        ticket_counts={free.id: 1},
+        buyer=someone,
+        attendees=[someone],
+        payment_method="free",
+        user=person,
+    )
+
+
+def locate_pages(site):
     """Find each page's path in the demo content; note the pages not built yet."""
     results = {}
     for page in PAGES:
@@ -67,7 +87,7 @@ def locate_pages(people):
             results[page.name] = result
             continue
         try:
-            result.path = page.locate(people)
+            result.path = page.locate(site)
         except NoReverseMatch as error:
             result.missing = f"page not built yet ({error})"
         else:
@@ -133,7 +153,8 @@ def audit_site(*, browser, base_url, artifacts, browser_skip):
     """Load the demo and check every page; the caller empties the database afterwards."""
     call_command("load_demo", stdout=io.StringIO())
     people = {role: create_person(role) for role in PEOPLE}
-    results = locate_pages(people)
+    site = SimpleNamespace(people=people, order=place_free_order(people["attendee"]))
+    results = locate_pages(site)
     fetch_sources(results, people)
     audit = SiteAudit(
         results=results,

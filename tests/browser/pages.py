@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.urls import reverse
+from django.urls import resolve, reverse
+
+from workshop.views import coming_soon
 
 # allauth's own bare templates stand in until the site's account templates exist (issue 3).
 SITE_ACCOUNT_TEMPLATES = "account/login.html"
@@ -18,7 +20,8 @@ SITE_ACCOUNT_TEMPLATES = "account/login.html"
 @dataclass(frozen=True)
 class SitePage:
     name: str
-    # Return the path for the demo content, or None when that content does not exist yet.
+    # Return the path in the demo content (given the audit's people and order), or None when
+    # that content does not exist yet.
     locate: object
     user: str | None = None
     status: int = 200
@@ -35,12 +38,44 @@ class SitePage:
 
 def fixed(path):
     """Locate a page at a fixed path."""
-    return lambda people: path
+    return lambda site: path
 
 
 def named(url_name, *args):
     """Locate a page by URL name."""
-    return lambda people: reverse(url_name, args=args)
+    return lambda site: reverse(url_name, args=args)
+
+
+def first_talk(site):
+    """Locate the first published talk of the demo (by time)."""
+    from schedule.models import Talk
+
+    talk = Talk.objects.published().filter(slot__isnull=False).order_by("slot__start").first()
+    return talk.get_absolute_url() if talk else None
+
+
+def talk_speaker(site):
+    """Locate the public page of the first talk's first speaker."""
+    from schedule.models import Talk
+
+    talk = Talk.objects.published().filter(slot__isnull=False).order_by("slot__start").first()
+    speaker = talk.speakers.order_by("name").first() if talk else None
+    if speaker is None or resolve(speaker.get_absolute_url()).func is coming_soon:
+        return None  # the speakers app still answers with its placeholder
+    return speaker.get_absolute_url()
+
+
+def checkout(site):
+    """Locate the checkout form for one ticket of the first paid type on sale."""
+    from tickets.models import TicketType
+
+    paid = TicketType.objects.filter(visible=True, price__gt=0).order_by("position").first()
+    return f"{reverse('tickets:checkout')}?qty_{paid.id}=1" if paid else None
+
+
+def order(site):
+    """Locate the order page of the demo order made for the checks."""
+    return site.order.get_absolute_url() if site.order else None
 
 
 PAGES = [
@@ -52,9 +87,15 @@ PAGES = [
     SitePage("signup", named("account_signup"), template=SITE_ACCOUNT_TEMPLATES),
     SitePage("password-reset", named("account_reset_password"), template=SITE_ACCOUNT_TEMPLATES),
     SitePage("talks", named("schedule:talk_list")),
+    SitePage("talk", first_talk, responsive=True),
     SitePage("schedule", named("schedule:schedule"), responsive=True),
     SitePage("speakers", named("speakers:list")),
+    SitePage("speaker", talk_speaker),
     SitePage("tickets", named("tickets:ticket_list"), responsive=True),
+    SitePage("checkout", checkout),
+    SitePage("order", order, responsive=True),
+    SitePage("resend-links", named("tickets:resend_links")),
+    SitePage("my-tickets", named("tickets:my_tickets"), user="attendee"),
     SitePage(
         "account-email", named("account_email"), user="attendee", template=SITE_ACCOUNT_TEMPLATES
     ),

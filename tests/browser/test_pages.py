@@ -26,7 +26,8 @@ def result_for(site_audit, name):
 def test_page_answers_with_expected_status(site_audit, name):
     result = result_for(site_audit, name)
 
-    assert result.status == result.page.status, f"{result.path} answered {result.status}"
+    status, expected = result.status, result.page.status
+    assert status == expected, f"{result.path} answered {status}"
 
 
 @pytest.mark.parametrize("name", PAGE_NAMES)
