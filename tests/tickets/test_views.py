@@ -362,3 +362,15 @@ def test_order_creation_rate_limited_per_buyer(client, workshop, free_type, no_s
 
     assert statuses == [302] * 10 + [429]
     assert Order.objects.count() == 10
+
+
+def test_zero_decimal_currency_shown_without_decimals(client, workshop, standin):
+    workshop.currency = "JPY"
+    workshop.save()
+    ticket_type = TicketTypeFactory(workshop=workshop, price="1500")
+
+    list_html = html_of(client.get("/tickets/"))
+    checkout_html = html_of(client.get(f"/tickets/checkout/?qty_{ticket_type.id}=2"))
+
+    assert '<p class="ticket-price">1500 JPY</p>' in list_html
+    assert '<td class="order-total">3000 JPY</td>' in checkout_html

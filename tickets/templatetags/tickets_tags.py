@@ -1,5 +1,7 @@
 from django import template
 
+from tickets.payments import quantize
+
 register = template.Library()
 
 
@@ -7,3 +9,9 @@ register = template.Library()
 def quantity_range(maximum, minimum=1):
     """Return the quantities a buyer may choose, from the minimum to the maximum."""
     return range(max(int(minimum), 1), int(maximum) + 1)
+
+
+@register.filter
+def money(amount, currency):
+    """Show an amount with as many decimals as its currency has, e.g. 25.00 EUR or 1500 JPY."""
+    return f"{quantize(amount, currency)} {currency}"
