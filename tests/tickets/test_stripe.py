@@ -535,3 +535,37 @@ def test_payment_after_cancellation_refunded(workshop, paid_type, standin):
 
     order.refresh_from_db()
     assert (order.status, order.refunded_amount) == ("refunded", Decimal("25.00"))
+
+
+def test_late_payment_already_refunded_in_dashboard_recorded(workshop, standin):
+    ticket_type = TicketTypeFactory(workshop=workshop, capacity=1)
+    late = card_order(workshop, ticket_type)
+    Order.objects.filter(pk=late.pk).update(status="expired")
+    card_order(workshop, ticket_type)
+    event = standin.pay(late.stripe_session_id, deliver=False)
+    standin.refund(standin.charge_for(late.stripe_session_id)["id"], deliver=False)
+
+    status = standin.deliver(event)
+
+    late.refresh_from_db()
+    assert status == 200
+    assert (late.status, late.refunded_amount) == ("refunded", Decimal("25.00"))
+    assert late.events.last().note.endswith("Stripe says it was already refunded.")
+
+
+def test_late_refund_recorded_once_when_delivered_twice(
+    workshop, standin, outbox, django_capture_on_commit_callbacks
+):
+    ticket_type = TicketTypeFactory(workshop=workshop, capacity=1)
+    late = card_order(workshop, ticket_type)
+    Order.objects.filter(pk=late.pk).update(status="expired")
+    card_order(workshop, ticket_type)
+    standin.pay(late.stripe_session_id, deliver=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.fulfil_checkout_session(session_id=late.stripe_session_id)[1]
+        second = services.fulfil_checkout_session(session_id=late.stripe_session_id)[1]
+
+    assert (first, second) == ("refunded late payment", "already refunded")
+    assert len(standin.refunds) == 1
+    assert len(outbox) == 1

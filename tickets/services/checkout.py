@@ -155,7 +155,7 @@ def record_payment(order):
     """Mark the locked order paid, or decide to refund a payment that came too late."""
     if order.status in (Status.PAID, Status.PARTLY_REFUNDED, Status.REFUNDED):
         order.save()
-        return "already paid"
+        return "already refunded" if order.status == Status.REFUNDED else "already paid"
     if order.holds_seats():
         set_status(order, Status.PAID, "Card payment received.", paid=True)
         return "paid"
@@ -191,31 +191,44 @@ def seats_remain_for(order):
 
 def refund_late_payment(*, order):
     """Refund in full a payment that arrived when no seats were left, and tell the buyer."""
-    refund_through_stripe(order, note="Refunded automatically: the seats were gone.")
-    transaction.on_commit(lambda: emails.send_late_refund(order))
+    if refund_through_stripe(order, note="Refunded automatically: the seats were gone."):
+        transaction.on_commit(lambda: emails.send_late_refund(order))
     return "refunded late payment"
 
 
 def refund_through_stripe(order, *, note, actor=None):
-    """Refund what is left of the order's card payment and record it."""
+    """Refund what is left of the order's card payment and record it once.
+
+    Return whether this call recorded the refund (False when a concurrent call
+    with the same idempotency key already had).
+    """
     if not order.stripe_payment_intent_id:
         raise OrderError("This order has no card payment to refund.")
     amount = order.total - order.refunded_amount
     already = payments.to_minor_units(order.refunded_amount, order.currency)
-    refund = payments.get_client().v1.refunds.create(
-        {
-            "payment_intent": order.stripe_payment_intent_id,
-            "amount": payments.to_minor_units(amount, order.currency),
-            "metadata": {"order_code": order.code},
-        },
-        {"idempotency_key": f"order-{order.code}-refund-after-{already}"},
-    )
+    try:
+        refund = payments.get_client().v1.refunds.create(
+            {
+                "payment_intent": order.stripe_payment_intent_id,
+                "amount": payments.to_minor_units(amount, order.currency),
+                "metadata": {"order_code": order.code},
+            },
+            {"idempotency_key": f"order-{order.code}-refund-after-{already}"},
+        )
+        note = f"{note} Stripe refund {refund.id}."
+    except stripe.InvalidRequestError as error:
+        if error.code != "charge_already_refunded":
+            raise
+        # Someone refunded it in the Stripe dashboard already; record what is true.
+        note = f"{note} Stripe says it was already refunded."
     with transaction.atomic():
         locked = lock_order(order)
-        locked.refunded_amount = locked.total
-        set_status(locked, Status.REFUNDED, f"{note} Stripe refund {refund.id}.", actor=actor)
+        recorded = locked.status != Status.REFUNDED
+        if recorded:
+            locked.refunded_amount = locked.total
+            set_status(locked, Status.REFUNDED, note, actor=actor)
     order.refresh_from_db()
-    return refund
+    return recorded
 
 
 def expire_checkout_session(*, session_id):
