@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from tickets.payments import quantize
 from workshop.models import Workshop
 
 # Letters and digits that cannot be mistaken for each other when read aloud or typed.
@@ -106,6 +107,9 @@ class TicketType(models.Model):
             raise ValidationError({"max_per_order": "Must be at least the minimum per order."})
         if self.sale_starts_at and self.sale_ends_at and self.sale_ends_at <= self.sale_starts_at:
             raise ValidationError({"sale_ends_at": "Sales must end after they start."})
+        currency = self.workshop.currency if self.workshop_id else ""
+        if currency and self.price is not None and self.price != quantize(self.price, currency):
+            raise ValidationError({"price": f"Prices in {currency} have no smaller units."})
 
     def is_on_sale(self, now=None):
         now = now or timezone.now()

@@ -374,3 +374,31 @@ def test_busy_database_answers_503(client, workshop, paid_type, standin, monkeyp
         "Many people are buying tickets right now. Please try again." in response.content.decode()
     )
     assert Order.objects.count() == 0
+
+
+def test_ticket_type_price_must_fit_currency(workshop):
+    from django.core.exceptions import ValidationError
+
+    workshop.currency = "JPY"
+    workshop.save()
+    ticket_type = TicketTypeFactory.build(workshop=workshop, price=Decimal("1500.50"))
+
+    with pytest.raises(ValidationError) as error:
+        ticket_type.full_clean()
+
+    assert error.value.message_dict == {"price": ["Prices in JPY have no smaller units."]}
+
+
+def test_zero_decimal_order_amounts_whole(workshop, standin):
+    workshop.currency = "JPY"
+    workshop.save()
+    VoucherFactory(workshop=workshop, code="THIRD", discount="percent", value="33.33")
+    ticket_type = TicketTypeFactory(workshop=workshop, price="1000")
+
+    created = order(workshop, {ticket_type.id: 2}, voucher="THIRD")
+
+    assert (created.subtotal, created.discount_total, created.total) == (
+        Decimal("2000"),
+        Decimal("666"),
+        Decimal("1334"),
+    )

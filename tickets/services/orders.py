@@ -63,7 +63,13 @@ class Quote:
 
     @property
     def subtotal(self):
-        return sum((line.ticket_type.price * line.quantity for line in self.lines), ZERO)
+        return sum(
+            (
+                payments.quantize(line.ticket_type.price, self.currency) * line.quantity
+                for line in self.lines
+            ),
+            ZERO,
+        )
 
     @property
     def total(self):
@@ -122,7 +128,7 @@ def discounted_price(ticket_type, voucher, currency):
     """Return what one ticket of this type costs with the voucher."""
     price = ticket_type.price
     if voucher is None or not voucher_applies(voucher, ticket_type):
-        return price
+        return payments.quantize(price, currency)
     if voucher.discount == Voucher.Discount.PERCENT:
         price = price * (100 - min(voucher.value, Decimal(100))) / 100
     elif voucher.discount == Voucher.Discount.FIXED:
