@@ -78,9 +78,16 @@ def demo(transactional_db):
 
 
 @pytest.fixture
-def context(browser, live_server):
+def context_options():
+    """Return extra options for the browser profile; override it to set a time zone, say."""
+    return {}
+
+
+@pytest.fixture
+def context(browser, live_server, context_options):
     """Open a fresh browser profile (no cookies) that talks to the live server."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    options = {"base_url": live_server.url, "viewport": {"width": 1280, "height": 900}}
+    context = browser.new_context(**{**options, **context_options})
     context.set_default_timeout(10_000)
     yield context
     context.close()
