@@ -38,7 +38,7 @@ def page():
         browser.close()
 
 
-def test_buyer_pays_card_order_in_browser(page, live_server, settings, mailoutbox):
+def test_buyer_pays_card_order_in_browser(live_server, page, settings, mailoutbox):
     workshop = WorkshopFactory()
     TicketTypeFactory(workshop=workshop, name="Regular", price="25.00", capacity=5)
     webhook = f"{live_server.url}/tickets/stripe/webhook/"
