@@ -141,7 +141,7 @@ class OrderAdmin(admin.ModelAdmin):
         "updated_at",
         "user",
     ]
-    fields = ["buyer_name", "buyer_email", *readonly_fields]
+    fields = ["buyer_name", "buyer_email", "invoice_details", *readonly_fields]
 
     def has_add_permission(self, request):
         # Orders are made by the shop so that capacity and prices are always checked.

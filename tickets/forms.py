@@ -23,6 +23,13 @@ class CheckoutForm(forms.Form):
             self.fields[f"attendee_{number}_email"] = forms.EmailField(
                 label=f"Attendee {number}: e-mail address"
             )
+        if any(value == Order.Method.INVOICE for value, _ in methods):
+            self.fields["invoice_details"] = forms.CharField(
+                label="Invoice address (for payment by invoice)",
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 4}),
+                help_text="Organisation, address, and a purchase order number if you need one.",
+            )
         if len(methods) > 1:
             self.fields["payment_method"] = forms.ChoiceField(
                 label="Payment", choices=methods, widget=forms.RadioSelect, initial=methods[0][0]
@@ -30,6 +37,15 @@ class CheckoutForm(forms.Form):
         self.methods = methods
         # Keep the code of conduct last, after the attendees.
         self.fields["accept_code_of_conduct"] = self.fields.pop("accept_code_of_conduct")
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            self.chosen_payment_method() == Order.Method.INVOICE
+            and not cleaned.get("invoice_details", "").strip()
+        ):
+            self.add_error("invoice_details", "Give the invoice address for payment by invoice.")
+        return cleaned
 
     def attendee_rows(self):
         return [

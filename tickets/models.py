@@ -222,6 +222,9 @@ class Order(models.Model):
     stripe_session_url = models.URLField(max_length=1000, blank=True)
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
     reserved_until = models.DateTimeField(null=True, blank=True)
+    invoice_details = models.TextField(
+        blank=True, help_text="Invoice address and purchase order number, for invoice orders."
+    )
     code_of_conduct_accepted_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

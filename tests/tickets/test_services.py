@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def order(workshop, counts, method="stripe", voucher=None, attendees=None):
+    invoice = "Example University, 1 Road, Town; PO 42" if method == "invoice" else ""
     return services.create_order(
+        invoice_details=invoice,
         workshop=workshop,
         ticket_counts=counts,
         buyer=BUYER,
@@ -402,3 +404,17 @@ def test_zero_decimal_order_amounts_whole(workshop, standin):
         Decimal("666"),
         Decimal("1334"),
     )
+
+
+def test_invoice_order_needs_invoice_address(workshop, no_stripe):
+    ticket_type = TicketTypeFactory(workshop=workshop, invoice_allowed=True)
+
+    with pytest.raises(services.OrderError, match="Give the invoice address"):
+        services.create_order(
+            workshop=workshop,
+            ticket_counts={ticket_type.id: 1},
+            buyer=BUYER,
+            attendees=people(1),
+            payment_method="invoice",
+            invoice_details="  ",
+        )

@@ -374,3 +374,16 @@ def test_zero_decimal_currency_shown_without_decimals(client, workshop, standin)
 
     assert '<p class="ticket-price">1500 JPY</p>' in list_html
     assert '<td class="order-total">3000 JPY</td>' in checkout_html
+
+
+def test_checkout_invoice_asks_for_address(client, workshop, no_stripe):
+    ticket_type = TicketTypeFactory(workshop=workshop, invoice_allowed=True)
+    data = {**checkout_data(ticket_type), "payment_method": "invoice"}
+
+    refused = client.post("/tickets/checkout/", data)
+    accepted = client.post("/tickets/checkout/", {**data, "invoice_details": "Uni, PO 7"})
+
+    assert "Give the invoice address for payment by invoice." in html_of(refused)
+    order = Order.objects.get()
+    assert accepted["Location"] == order.get_absolute_url()
+    assert (order.payment_method, order.invoice_details) == ("invoice", "Uni, PO 7")

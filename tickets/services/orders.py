@@ -275,7 +275,15 @@ def new_order_code():
 
 
 def create_order(
-    *, workshop, ticket_counts, buyer, attendees, voucher_code=None, payment_method, user=None
+    *,
+    workshop,
+    ticket_counts,
+    buyer,
+    attendees,
+    voucher_code=None,
+    payment_method,
+    user=None,
+    invoice_details="",
 ):
     """Check the choice, reserve the seats and create the order with its tickets.
 
@@ -296,6 +304,9 @@ def create_order(
             check_voucher_uses(voucher, now=now)
             check_capacity(counts, types_by_id, now=now)
             method = choose_method(quote, payment_method)
+            if method == Method.INVOICE and not invoice_details.strip():
+                raise OrderError("Give the invoice address for payment by invoice.")
+            buyer = {**buyer, "invoice_details": invoice_details.strip()}
             order = save_order(workshop, quote, method, buyer, attendees, user, now)
     except OperationalError as error:
         if is_lock_failure(error):
@@ -310,6 +321,7 @@ def save_order(workshop, quote, method, buyer, attendees, user, now):
         code=new_order_code(),
         buyer_name=buyer["name"],
         buyer_email=buyer["email"],
+        invoice_details=buyer["invoice_details"] if method == Method.INVOICE else "",
         user=user if user is not None and user.is_authenticated else None,
         payment_method=method,
         voucher=quote.voucher,
