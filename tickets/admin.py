@@ -173,6 +173,46 @@ class OrderAdmin(admin.ModelAdmin):
         self.message_user(request, f"Sent {queryset.count()} confirmation e-mails.")
 
 
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    """Find a ticket by the code in its QR code and check the attendee in."""
+
+    list_display = [
+        "code",
+        "attendee_name",
+        "attendee_email",
+        "ticket_type",
+        "order_status",
+        "checked_in_at",
+    ]
+    list_filter = ["ticket_type", "order__status", ("checked_in_at", admin.EmptyFieldListFilter)]
+    search_fields = ["code", "attendee_name", "attendee_email", "order__code"]
+    list_select_related = ["ticket_type", "order"]
+    readonly_fields = ["order", "ticket_type", "code", "price", "checked_in_at"]
+    fields = ["attendee_name", "attendee_email", *readonly_fields]
+    actions = ["check_in"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="order status")
+    def order_status(self, ticket):
+        return ticket.order.get_status_display()
+
+    @admin.action(description="Check in the selected tickets")
+    def check_in(self, request, queryset):
+        for ticket in queryset:
+            try:
+                services.check_in(ticket=ticket)
+            except services.OrderError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(request, f"{ticket.code} checked in.", messages.SUCCESS)
+
+
 @admin.register(StripeEvent)
 class StripeEventAdmin(admin.ModelAdmin):
     list_display = ["event_id", "type", "order", "result", "received_at"]

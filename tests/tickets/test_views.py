@@ -387,3 +387,21 @@ def test_checkout_invoice_asks_for_address(client, workshop, no_stripe):
     order = Order.objects.get()
     assert accepted["Location"] == order.get_absolute_url()
     assert (order.payment_method, order.invoice_details) == ("invoice", "Uni, PO 7")
+
+
+def test_admin_checks_in_paid_tickets_only(organiser_client, workshop):
+    paid = TicketFactory(order=OrderFactory(workshop=workshop, status="paid"))
+    unpaid = TicketFactory(order=OrderFactory(workshop=workshop, status="pending"))
+
+    response = organiser_client.post(
+        "/admin/tickets/ticket/",
+        {"action": "check_in", "_selected_action": [paid.pk, unpaid.pk]},
+        follow=True,
+    )
+
+    paid.refresh_from_db()
+    unpaid.refresh_from_db()
+    assert paid.checked_in_at is not None
+    assert unpaid.checked_in_at is None
+    assert f"belongs to an unpaid order ({unpaid.order.code})" in html_of(response)
+    assert organiser_client.get(f"/admin/tickets/ticket/?q={paid.code}").status_code == 200

@@ -418,6 +418,19 @@ def cancel_order(*, order, actor=None):
     return locked
 
 
+def check_in(*, ticket, now=None):
+    """Record that a ticket's attendee arrived; only tickets of paid orders count."""
+    with transaction.atomic():
+        order = lock_order(ticket.order)
+        if not order.is_paid:
+            raise OrderError(f"Ticket {ticket.code} belongs to an unpaid order ({order.code}).")
+        ticket.refresh_from_db()
+        if ticket.checked_in_at is None:
+            ticket.checked_in_at = now or timezone.now()
+            ticket.save(update_fields=["checked_in_at"])
+    return ticket
+
+
 def resend_confirmation(*, order):
     emails.send_confirmation(order)
 
