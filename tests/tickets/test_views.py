@@ -405,3 +405,26 @@ def test_admin_checks_in_paid_tickets_only(organiser_client, workshop):
     assert unpaid.checked_in_at is None
     assert f"belongs to an unpaid order ({unpaid.order.code})" in html_of(response)
     assert organiser_client.get(f"/admin/tickets/ticket/?q={paid.code}").status_code == 200
+
+
+@pytest.mark.parametrize("size", [1, 8])
+def test_order_page_query_count_constant(client, workshop, django_assert_num_queries, size):
+    order = OrderFactory(workshop=workshop, status="paid")
+    TicketFactory.create_batch(size, order=order, ticket_type=TicketTypeFactory(workshop=workshop))
+
+    with django_assert_num_queries(4):
+        response = client.get(order.get_absolute_url())
+
+    assert html_of(response).count('class="qr"') == size
+
+
+@pytest.mark.parametrize("size", [1, 6])
+def test_my_tickets_query_count_constant(client, workshop, django_assert_num_queries, size):
+    user = UserFactory()
+    OrderFactory.create_batch(size, workshop=workshop, user=user)
+    client.force_login(user)
+
+    with django_assert_num_queries(6):
+        response = client.get("/tickets/mine/")
+
+    assert html_of(response).count('rel="noreferrer">Order ') == size
