@@ -428,3 +428,15 @@ def test_my_tickets_query_count_constant(client, workshop, django_assert_num_que
         response = client.get("/tickets/mine/")
 
     assert html_of(response).count('rel="noreferrer">Order ') == size
+
+
+def test_sales_open_shown_in_workshop_time_zone(client, workshop):
+    workshop.time_zone = "Europe/Berlin"
+    workshop.save()
+    TicketTypeFactory(
+        workshop=workshop, sale_starts_at=dt.datetime(2030, 3, 1, 10, 0, tzinfo=dt.UTC)
+    )
+
+    html = html_of(client.get("/tickets/"))
+
+    assert "Sales open on 1 March 2030, 11:00 CET." in html

@@ -149,7 +149,7 @@ def build_quote(*, workshop, types_by_id, counts, voucher, now):
         ticket_type = types_by_id.get(type_id)
         if ticket_type is None or not (ticket_type.visible or type_id in unlocked):
             raise OrderError("One of the chosen ticket types is not available.")
-        check_sale_window(ticket_type, now)
+        check_sale_window(ticket_type, now, workshop.tzinfo)
         if not ticket_type.min_per_order <= quantity <= ticket_type.max_per_order:
             raise OrderError(
                 f"Choose between {ticket_type.min_per_order} and {ticket_type.max_per_order} "
@@ -162,9 +162,10 @@ def build_quote(*, workshop, types_by_id, counts, voucher, now):
     return quote
 
 
-def check_sale_window(ticket_type, now):
+def check_sale_window(ticket_type, now, tzinfo):
     if ticket_type.sales_not_started(now):
-        opens = date_format(ticket_type.sale_starts_at, "j F Y, H:i e")
+        local = timezone.localtime(ticket_type.sale_starts_at, tzinfo)
+        opens = date_format(local, "j F Y, H:i e")
         raise OrderError(f"Sales of “{ticket_type.name}” open on {opens}.")
     if not ticket_type.is_on_sale(now):
         raise OrderError(f"Sales of “{ticket_type.name}” have closed.")
