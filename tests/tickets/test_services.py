@@ -418,3 +418,24 @@ def test_invoice_order_needs_invoice_address(workshop, no_stripe):
             payment_method="invoice",
             invoice_details="  ",
         )
+
+
+def test_mail_failure_does_not_undo_or_break_order(
+    workshop, free_type, settings, django_capture_on_commit_callbacks, caplog
+):
+    settings.EMAIL_BACKEND = "tests.tickets.test_services.BrokenMailBackend"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        created = order(workshop, {free_type.id: 1})
+
+    created.refresh_from_db()
+    assert created.status == Order.Status.PAID
+    assert "SMTP is down" in caplog.text
+
+
+class BrokenMailBackend:
+    def __init__(self, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("SMTP is down")

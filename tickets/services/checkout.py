@@ -192,7 +192,7 @@ def seats_remain_for(order):
 def refund_late_payment(*, order):
     """Refund in full a payment that arrived when no seats were left, and tell the buyer."""
     if refund_through_stripe(order, note="Refunded automatically: the seats were gone."):
-        transaction.on_commit(lambda: emails.send_late_refund(order))
+        transaction.on_commit(lambda: emails.send_late_refund(order), robust=True)
     return "refunded late payment"
 
 

@@ -355,7 +355,7 @@ def save_order(workshop, quote, method, buyer, attendees, user, now):
     if method == Method.FREE:
         set_status(order, Status.PAID, "Free order confirmed.", paid=True)
     elif method == Method.INVOICE:
-        transaction.on_commit(lambda: emails.send_confirmation(order))
+        transaction.on_commit(lambda: emails.send_confirmation(order), robust=True)
     return order
 
 
@@ -374,7 +374,7 @@ def set_status(order, status, note, *, actor=None, paid=False):
     order.save()
     log(order, previous, status, note, actor)
     if paid:
-        transaction.on_commit(lambda: emails.send_confirmation(order))
+        transaction.on_commit(lambda: emails.send_confirmation(order), robust=True)
 
 
 def lock_order(order):
