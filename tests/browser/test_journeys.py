@@ -180,3 +180,98 @@ def test_buyer_pays_for_a_free_and_a_paid_ticket_and_gets_them(page, stripe_stan
     assert sorted(name for name, _, _ in email.attachments) == sorted(
         [f"ticket-{t.code}.png" for t in order.tickets.all()] + ["pydata-global-2022-mlsci.ics"]
     )
+
+
+@pytest.fixture
+def organiser(transactional_db):
+    """An organiser (staff superuser) who signs in with a password."""
+    from allauth.account.models import EmailAddress
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="organiser", email="organiser@example.org", is_staff=True)
+    user.is_superuser = True
+    user.save()
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return user
+
+
+def sign_in_to_admin(page):
+    page.goto("/admin/")
+    page.get_by_label("Username").fill("organiser")
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/")
+
+
+def fill_new_talk(page, title):
+    page.get_by_role("link", name="Talks").click()
+    page.get_by_role("link", name="Add talk").click()
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Abstract").fill("Why probabilities need checking.")
+    page.get_by_label("Published").check()
+
+
+def fill_slot(page, *, start, end, room):
+    page.get_by_role("button", name=re.compile("Add another place in the schedule", re.I)).click()
+    page.fill("#id_slot-0-start_0", "2022-12-02")
+    page.fill("#id_slot-0-start_1", start)
+    page.fill("#id_slot-0-end_0", "2022-12-02")
+    page.fill("#id_slot-0-end_1", end)
+    page.select_option("#id_slot-0-room", label=room)
+
+
+def test_organiser_adds_a_talk_and_its_slot_and_sees_it_on_the_schedule(page, organiser):
+    sign_in_to_admin(page)
+    fill_new_talk(page, "Calibration for climate models")
+    page.get_by_role("button", name="Save and continue editing").click()
+    assert "was added successfully" in page.locator(".messagelist").inner_text()
+    fill_slot(page, start="13:10:00", end="13:40:00", room="Hands-on stage")
+    page.get_by_role("button", name="Save", exact=True).click()
+    assert "was changed successfully" in page.locator(".messagelist").inner_text()
+
+    page.goto("/schedule/")
+
+    cell = page.locator("td.slot", has_text="Calibration for climate models")
+    assert cell.locator(".slot-time").inner_text() == "13:10–13:40"
+    column = page.evaluate("(td) => td.cellIndex", cell.element_handle())
+    header = page.locator(".schedule-grid thead th").nth(column).inner_text()
+    assert header.startswith("Hands-on stage")
+
+
+@pytest.mark.xfail(
+    reason="schedule admin: a new talk saved together with its slot answers 500: the inline "
+    "slot is validated before the talk exists (talk_id None), Slot.clean() puts its error on "
+    "'title', which the inline form lacks (ValueError: 'SlotForm' has no field named 'title')",
+    strict=False,
+)
+def test_organiser_adds_a_talk_with_its_slot_in_one_save(page, organiser):
+    sign_in_to_admin(page)
+    fill_new_talk(page, "Calibration for climate models")
+    fill_slot(page, start="13:10:00", end="13:40:00", room="Hands-on stage")
+
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    assert "was added successfully" in page.locator(".messagelist").inner_text(timeout=3000)
+
+
+def test_organiser_checks_a_ticket_in_at_the_door(page, organiser):
+    from tests.browser.audit import place_free_order
+
+    order = place_free_order(organiser)
+    ticket = order.tickets.get()
+    sign_in_to_admin(page)
+
+    page.get_by_role("link", name="Orders").click()
+    page.locator("#searchbar").fill(ticket.code)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/admin/tickets/order/?q=*")
+    page.get_by_role("link", name=order.code).click()
+    check_in = page.locator(".field-checked_in_at")
+    check_in.get_by_role("link", name="Today").click()
+    check_in.get_by_role("link", name="Now").click()
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    assert "was changed successfully" in page.locator(".messagelist").inner_text()
+    ticket.refresh_from_db()
+    assert ticket.checked_in_at is not None
