@@ -439,3 +439,23 @@ class BrokenMailBackend:
 
     def send_messages(self, messages):
         raise ConnectionRefusedError("SMTP is down")
+
+
+@pytest.mark.parametrize(
+    ("previous", "status"),
+    [
+        ("paid", "pending"),
+        ("refunded", "paid"),
+        ("partly_refunded", "paid"),
+        ("expired", "pending"),
+        ("cancelled", "paid"),
+        ("processing", "pending"),
+    ],
+)
+def test_order_status_never_moves_backwards(workshop, previous, status):
+    from tickets.services.orders import set_status
+
+    created = OrderFactory(workshop=workshop, status=previous)
+
+    with pytest.raises(ValueError, match=f"cannot go from {previous} to {status}"):
+        set_status(created, status, "test")

@@ -569,3 +569,16 @@ def test_late_refund_recorded_once_when_delivered_twice(
     assert (first, second) == ("refunded late payment", "already refunded")
     assert len(standin.refunds) == 1
     assert len(outbox) == 1
+
+
+def test_two_partial_refunds_add_up(workshop, paid_type, standin):
+    order = card_order(workshop, paid_type)
+    standin.pay(order.stripe_session_id)
+    charge_id = standin.charge_for(order.stripe_session_id)["id"]
+
+    statuses = [standin.refund(charge_id, 500), standin.refund(charge_id, 700)]
+
+    order.refresh_from_db()
+    assert [s["type"] for s in statuses] == ["charge.refunded"] * 2
+    assert standin.deliveries[-2:][0][2] == standin.deliveries[-1][2] == 200
+    assert (order.status, order.refunded_amount) == ("partly_refunded", Decimal("12.00"))

@@ -365,9 +365,31 @@ def log(order, from_status, to_status, note, actor=None):
     )
 
 
+# Orders only move forward. A payment can still arrive for an expired or cancelled
+# order: it is then accepted (seats permitting) or refunded.
+NEXT_STATUSES = {
+    Status.PENDING: {
+        Status.PROCESSING,
+        Status.PAID,
+        Status.EXPIRED,
+        Status.CANCELLED,
+        Status.REFUNDED,
+    },
+    Status.PROCESSING: {Status.PAID, Status.EXPIRED},
+    Status.PAID: {Status.PARTLY_REFUNDED, Status.REFUNDED, Status.CANCELLED},
+    # A second partial refund keeps the order partly refunded, with a larger amount.
+    Status.PARTLY_REFUNDED: {Status.PARTLY_REFUNDED, Status.REFUNDED},
+    Status.EXPIRED: {Status.PAID, Status.REFUNDED},
+    Status.CANCELLED: {Status.REFUNDED},
+    Status.REFUNDED: set(),
+}
+
+
 def set_status(order, status, note, *, actor=None, paid=False):
     """Move the (locked) order to a new status, record why, and confirm a payment by e-mail."""
     previous = order.status
+    if status not in NEXT_STATUSES[previous]:
+        raise ValueError(f"Order {order.code} cannot go from {previous} to {status}.")
     order.status = status
     if paid:
         order.paid_at = timezone.now()
