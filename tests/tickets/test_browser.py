@@ -73,3 +73,30 @@ def test_buyer_pays_card_order_in_browser(live_server, page, settings, mailoutbo
         assert order.status == Order.Status.PAID
         assert standin.deliveries[0][1:] == ("checkout.session.completed", 200)
         assert [m.subject for m in mailoutbox] == [f"Your tickets for {workshop.title}"]
+
+
+def test_speaker_gets_free_ticket_with_demo_voucher(live_server, page, settings):
+    from django.core.management import call_command
+
+    call_command("load_demo", stdout=open(os.devnull, "w"))
+    settings.STRIPE_SECRET_KEY = ""
+
+    page.goto(f"{live_server.url}/tickets/")
+    assert "Speaker or financial-aid ticket" not in page.content()
+    page.fill("#id_voucher", "speaker2022")
+    page.click("text=Apply")
+    page.select_option("select[name^=qty_] >> nth=2", "1")
+    page.click("text=Continue")
+    assert page.inner_text(".order-total") == "0.00 EUR"
+    page.fill("#id_buyer_name", "Grace Speaker")
+    page.fill("#id_buyer_email", "grace@example.org")
+    page.fill("#id_attendee_1_name", "Grace Speaker")
+    page.fill("#id_attendee_1_email", "grace@example.org")
+    page.check("#id_accept_code_of_conduct")
+    page.click("text=Get my tickets")
+    page.wait_for_url(f"{live_server.url}/orders/**")
+
+    assert page.inner_text(".order-status") == "Status: Paid"
+    assert page.locator("svg.qr").count() == 1
+    order = Order.objects.get()
+    assert (order.payment_method, order.voucher.code) == ("free", "SPEAKER2022")
