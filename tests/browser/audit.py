@@ -39,6 +39,9 @@ class PageResult:
 @dataclass
 class SiteAudit:
     results: dict
+    # The error pages Django renders itself (400, 403, 500) and the rate limit's 429: source and
+    # vnu messages, by status.
+    error_pages: dict = field(default_factory=dict)
     vnu_skip: str | None = None
     browser_skip: str | None = None
     axe_skip: str | None = None
@@ -111,6 +114,25 @@ def fetch_sources(results, people):
         result.html = response.content.decode()
 
 
+def render_error_pages():
+    """Render the site's error pages the way Django's handlers do; return {status: HTML}."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.exceptions import PermissionDenied
+    from django.shortcuts import render
+    from django.test import RequestFactory
+    from django.views import defaults
+
+    request = RequestFactory().get("/somewhere/")
+    request.user = AnonymousUser()
+    responses = {
+        "400": defaults.bad_request(request, ValueError("bad")),
+        "403": defaults.permission_denied(request, PermissionDenied()),
+        "429": render(request, "429.html", {"retry_after_minutes": 5}, status=429),
+        "500": defaults.server_error(request),
+    }
+    return {status: response.content.decode() for status, response in responses.items()}
+
+
 def walk_in_browser(browser, base_url, results, people, artifacts, run_axe):
     """Open each page in Chromium: run axe, then measure the layout at each width."""
     for role in [None, *people]:
@@ -162,10 +184,15 @@ def audit_site(*, browser, base_url, artifacts, browser_skip):
         browser_skip=browser_skip,
         axe_skip=browser_skip or checkers.axe_missing_reason(),
     )
+    errors = {f"error-{status}": html for status, html in render_error_pages().items()}
+    audit.error_pages = {name: {"html": html, "messages": []} for name, html in errors.items()}
     if audit.vnu_skip is None:
-        documents = {name: r.html for name, r in results.items() if r.html}
+        documents = {name: r.html for name, r in results.items() if r.html} | errors
         for name, messages in checkers.validate_html(documents).items():
-            results[name].html_messages = messages
+            if name in errors:
+                audit.error_pages[name]["messages"] = messages
+            else:
+                results[name].html_messages = messages
     if browser is not None:
         walk_in_browser(
             browser, base_url, results, people, artifacts, run_axe=audit.axe_skip is None

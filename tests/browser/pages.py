@@ -99,6 +99,7 @@ PAGES = [
     SitePage(
         "account-email", named("account_email"), user="attendee", template=SITE_ACCOUNT_TEMPLATES
     ),
+    SitePage("two-factor", named("mfa_index"), user="attendee"),
 ]
 
 PAGE_NAMES = [page.name for page in PAGES]

@@ -62,3 +62,18 @@ def test_page_has_no_serious_accessibility_violations(site_audit, name):
         f"{result.path} has serious accessibility violations (WCAG 2.2 AA):\n"
         f"{checkers.describe_violations(failing)}"
     )
+
+
+@pytest.mark.parametrize("status", ["400", "403", "429", "500"])
+def test_error_page_is_valid_html(site_audit, status):
+    if site_audit.vnu_skip:
+        pytest.skip(site_audit.vnu_skip)
+
+    page = site_audit.error_pages[f"error-{status}"]
+    errors = checkers.html_errors(page["messages"])
+
+    assert page["html"].count("<h1>") == 1
+
+    assert errors == [], f"the {status} page is not valid HTML:\n" + (
+        checkers.describe_html_messages(errors)
+    )
