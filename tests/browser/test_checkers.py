@@ -3,6 +3,7 @@
 import pytest
 
 from tests.browser import checkers
+from tests.browser.layout import MEASURE_LAYOUT
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +32,21 @@ INACCESSIBLE_HTML = """<!doctype html>
   <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
   <form><input type="text" name="q"><button type="submit"></button></form>
   <p style="color: #ccc; background: #fff">Pale grey text nobody can read.</p>
+</body>
+</html>
+"""
+
+
+BROKEN_LAYOUT_HTML = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Broken layout</title></head>
+<body>
+  <p style="white-space: nowrap">A line of text that never wraps, so it is wider than a phone.</p>
+  <div style="position: relative; height: 3em">
+    <span style="position: absolute; top: 0; left: 0">First label</span>
+    <span style="position: absolute; top: 0; left: 10px">Second label</span>
+  </div>
+  <div style="overflow-x: auto"><p style="width: 900px">Wide, but inside a scroller.</p></div>
 </body>
 </html>
 """
@@ -67,3 +83,17 @@ def test_axe_reports_violations_on_inaccessible_page(browser):
     failing = {v["id"] for v in checkers.failing_violations(violations)}
     assert {"image-alt", "label", "button-name", "color-contrast"} <= failing, violations
     assert "html-has-lang" in {v["id"] for v in violations}
+
+
+def test_layout_check_reports_sideways_scrolling_and_overlapping_text(browser):
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    page.set_content(BROKEN_LAYOUT_HTML)
+
+    layout = page.evaluate(MEASURE_LAYOUT)
+    context.close()
+
+    assert layout["viewport"] == 375
+    assert layout["scrollWidth"] > 375
+    assert layout["pastEdge"] == ["A line of text that never wraps, so it is wider th"]
+    assert layout["overlaps"] == [["First label", "Second label"]]
