@@ -1,14 +1,16 @@
 from django.urls import path
 
-from workshop.views import coming_soon
+from speakers import views
 
 app_name = "speakers"
 
-speakers_soon = {"title": "Speakers", "description": "The speakers will be announced here soon."}
-
 urlpatterns = [
-    path("speakers/", coming_soon, speakers_soon, name="list"),
-    # The seed site linked to /speaker/; keep that address working.
-    path("speaker/", coming_soon, speakers_soon, name="list_legacy"),
-    path("speakers/<slug:slug>/", coming_soon, speakers_soon, name="detail"),
+    path("speakers/", views.SpeakerListView.as_view(), name="list"),
+    # The seed site linked to /speaker/; keep it working (its canonical link is /speakers/).
+    path("speaker/", views.SpeakerListView.as_view(), name="list_legacy"),
+    path("speakers/me/", views.my_profile, name="my_profile"),
+    path("speakers/invitation/", views.invitation_pending, name="invitation_pending"),
+    path("speakers/invitation/<str:token>/", views.invitation, name="invitation"),
+    path("speakers/<slug:slug>/", views.SpeakerDetailView.as_view(), name="detail"),
+    path("speakers/<slug:slug>/edit/", views.edit_by_slug, name="edit"),
 ]

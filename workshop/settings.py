@@ -228,7 +228,33 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
-SOCIALACCOUNT_PROVIDERS = {}
+# One address per account, changed through a verified new address; mail on account changes.
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# allauth's rate limits (on by default) written out so that they are visible and tunable.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/300s/key",
+    "signup": "20/m/ip,60/h/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "manage_email": "10/m/user",
+    "change_password": "5/m/user",
+    "confirm_email": "1/180s/key",
+    "reauthenticate": "10/m/user",
+}
+# Claims pending speaker invitations after sign-in (see speakers/adapter.py).
+ACCOUNT_ADAPTER = "speakers.adapter.AccountAdapter"
+# ORCID and GitHub sign-in appear once an organiser adds a "Social application" for them in the
+# admin (client id and secret); with none the site offers e-mail sign-in only.
+SOCIALACCOUNT_PROVIDERS = {
+    "orcid": {"BASE_DOMAIN": "orcid.org", "MEMBER_API": False},
+    "github": {"SCOPE": ["user:email"]},
+}
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
 
 # == Security: organiser MFA and the Content Security Policy ==
 # Staff must have a second factor (an authenticator app or a security key) before they reach the
@@ -279,6 +305,10 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
     },
 }
+
+# == speakers ==
+# How long an invitation link to claim a speaker profile works.
+SPEAKERS_INVITATION_DAYS = env_int("SPEAKERS_INVITATION_DAYS", 14)
 
 # == tickets ==
 # Without STRIPE_SECRET_KEY card payment is off; free and invoice tickets still sell.

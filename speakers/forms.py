@@ -1,0 +1,103 @@
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.text import slugify
+
+from speakers import photos, validators
+from speakers.models import Speaker
+
+
+class PhotoField(forms.ImageField):
+    """An image upload checked for size and type before Pillow decodes it."""
+
+    def to_python(self, data):
+        upload = forms.FileField.to_python(self, data)
+        if upload is None:
+            return None
+        photos.open_image(upload)
+        return upload
+
+
+class SpeakerPhotoFormMixin:
+    """Turn an uploaded photo into a clean resized photo and thumbnail when the form saves."""
+
+    def clean_photo(self):
+        photo = self.cleaned_data.get("photo")
+        if isinstance(photo, UploadedFile):
+            name = slugify(self.cleaned_data.get("name") or self.instance.name) or "speaker"
+            self._processed_photo = photos.process_photo(photo, name=name)
+        return photo
+
+    def _post_clean(self):
+        super()._post_clean()
+        processed = getattr(self, "_processed_photo", None)
+        if processed is not None:
+            self.instance.photo = processed.photo
+            self.instance.thumbnail = processed.thumbnail
+        elif not self.instance.photo:
+            self.instance.thumbnail = ""
+
+
+class SpeakerIdentifiersFormMixin:
+    """Accept the ways people usually paste their ORCID iD, GitHub and Mastodon addresses."""
+
+    def clean_orcid(self):
+        return validators.normalise_orcid(self.cleaned_data.get("orcid", ""))
+
+    def clean_github(self):
+        return validators.normalise_github(self.cleaned_data.get("github", ""))
+
+    def clean_mastodon(self):
+        return validators.normalise_mastodon(self.cleaned_data.get("mastodon", ""))
+
+
+class SpeakerAdminForm(SpeakerPhotoFormMixin, SpeakerIdentifiersFormMixin, forms.ModelForm):
+    class Meta:
+        model = Speaker
+        fields = [
+            "name",
+            "slug",
+            "published",
+            "pronouns",
+            "affiliation",
+            "email",
+            "user",
+            "short_bio",
+            "bio",
+            "photo",
+            "website",
+            "mastodon",
+            "github",
+            "orcid",
+        ]
+        field_classes = {"photo": PhotoField}
+
+
+class SpeakerProfileForm(SpeakerPhotoFormMixin, SpeakerIdentifiersFormMixin, forms.ModelForm):
+    """The fields a speaker edits on "My speaker profile"."""
+
+    class Meta:
+        model = Speaker
+        fields = [
+            "name",
+            "pronouns",
+            "affiliation",
+            "short_bio",
+            "bio",
+            "photo",
+            "website",
+            "mastodon",
+            "github",
+            "orcid",
+        ]
+        field_classes = {"photo": PhotoField}
+        labels = {"bio": "Long bio", "short_bio": "Short bio", "website": "Website"}
+        widgets = {
+            "short_bio": forms.Textarea(attrs={"rows": 3}),
+            "bio": forms.Textarea(attrs={"rows": 10}),
+        }
+
+
+class InviteForm(forms.Form):
+    """The address to invite a speaker at, used by the admin's single "invite" page."""
+
+    email = forms.EmailField(label="E-mail address")

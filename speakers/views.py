@@ -1,0 +1,129 @@
+import copy
+
+from allauth.account.adapter import get_adapter
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.generic import DetailView, ListView
+
+from speakers import services
+from speakers.adapter import INVITATION_SESSION_KEY
+from speakers.forms import SpeakerProfileForm
+from speakers.models import Speaker
+from workshop.ratelimit import limit
+
+
+class SpeakerListView(ListView):
+    """List the published speakers with their published talks."""
+
+    template_name = "speakers/speaker_list.html"
+    context_object_name = "speakers"
+
+    def get_queryset(self):
+        return Speaker.objects.published().with_public_talks()
+
+
+class SpeakerDetailView(DetailView):
+    """Show a published speaker's profile and talks."""
+
+    template_name = "speakers/speaker_detail.html"
+    context_object_name = "speaker"
+
+    def get_queryset(self):
+        return Speaker.objects.published().with_public_talks()
+
+
+def invalid_invitation(request, error):
+    """Answer an unusable invitation link with its reason and status (404, 409 or 410)."""
+    context = {"reason": error.reason, "message": error.message}
+    return render(request, "speakers/invitation_invalid.html", context, status=error.status_code)
+
+
+def invitation(request, token):
+    """Keep a valid invitation token in the session and go on without it in the address."""
+    if limited := limit(request, "speaker-invitation", per_ip="60/h"):
+        return limited
+    try:
+        services.find_invitation(token)
+    except services.InvitationError as error:
+        return invalid_invitation(request, error)
+    request.session[INVITATION_SESSION_KEY] = token
+    return redirect("speakers:invitation_pending")
+
+
+def invitation_pending(request):
+    """Ask the invited person to sign up or in, then to confirm taking over the profile."""
+    token = request.session.get(INVITATION_SESSION_KEY)
+    try:
+        invite = services.find_invitation(token)
+    except services.InvitationError as error:
+        request.session.pop(INVITATION_SESSION_KEY, None)
+        return invalid_invitation(request, error)
+    if not request.user.is_authenticated:
+        # Signing up with the invited address needs no further verification mail.
+        get_adapter(request).stash_verified_email(request, invite.email)
+        next_query = urlencode({"next": reverse("speakers:invitation_pending")})
+        context = {"invitation": invite, "next_query": next_query}
+        return render(request, "speakers/invitation_welcome.html", context)
+    if request.method == "POST":
+        if limited := limit(request, "speaker-invitation", per_ip="60/h"):
+            return limited
+        try:
+            speaker = services.claim_invitation(token=token, user=request.user)
+        except services.InvitationError as error:
+            return invalid_invitation(request, error)
+        finally:
+            request.session.pop(INVITATION_SESSION_KEY, None)
+        messages.success(request, f"The speaker profile “{speaker.name}” is now yours.")
+        return redirect("speakers:my_profile")
+    return render(request, "speakers/invitation_confirm.html", {"invitation": invite})
+
+
+@login_required
+def my_profile(request):
+    """Let a speaker edit their own profile, preview it and save it (public at once)."""
+    speaker = Speaker.objects.filter(user=request.user).first()
+    if speaker is None:
+        return render(request, "speakers/no_profile.html")
+    saved_name = speaker.name
+    preview = None
+    if request.method == "POST":
+        form = SpeakerProfileForm(request.POST, request.FILES, instance=speaker)
+        if form.is_valid() and "preview" not in request.POST:
+            services.update_speaker_profile(speaker=form.instance, changed_by=request.user)
+            messages.success(request, "Your profile is saved and shown on the speakers page.")
+            return redirect("speakers:my_profile")
+        if form.is_valid():
+            preview = preview_of(form.instance)
+    else:
+        form = SpeakerProfileForm(instance=speaker)
+    talks = Speaker.objects.with_public_talks().get(pk=speaker.pk).public_talks
+    context = {
+        "form": form,
+        "speaker": speaker,
+        "saved_name": saved_name,
+        "preview": preview,
+        "talks": talks,
+        "new_photo": preview is not None and "photo" in request.FILES,
+    }
+    return render(request, "speakers/my_profile.html", context)
+
+
+def preview_of(edited):
+    """Return an unsaved copy of ``edited`` that shows the photo as stored until it is saved."""
+    preview = copy.copy(edited)
+    stored = Speaker.objects.only("photo", "thumbnail").get(pk=edited.pk)
+    preview.photo, preview.thumbnail = stored.photo, stored.thumbnail
+    return preview
+
+
+@login_required
+def edit_by_slug(request, slug):
+    """Send a speaker to their own edit page; refuse everyone else's profile."""
+    speaker = get_object_or_404(Speaker.objects.only("pk", "user_id"), slug=slug)
+    if speaker.user_id != request.user.pk:
+        raise PermissionDenied("You can only edit your own speaker profile.")
+    return redirect("speakers:my_profile")
