@@ -1,5 +1,6 @@
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import MaxLengthValidator
 from django.utils.text import slugify
 
 from speakers import photos, validators
@@ -39,6 +40,19 @@ class SpeakerPhotoFormMixin:
 
 class SpeakerIdentifiersFormMixin:
     """Accept the ways people usually paste their ORCID iD, GitHub and Mastodon addresses."""
+
+    # Room for a pasted address such as https://orcid.org/...; the model checks the stored value.
+    TYPED_LENGTHS = {"orcid": 60, "github": 150, "mastodon": 250}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, length in self.TYPED_LENGTHS.items():
+            field = self.fields[name]
+            field.max_length = length
+            field.validators = [
+                v for v in field.validators if not isinstance(v, MaxLengthValidator)
+            ]
+            field.widget.attrs["maxlength"] = str(length)
 
     def clean_orcid(self):
         return validators.normalise_orcid(self.cleaned_data.get("orcid", ""))
