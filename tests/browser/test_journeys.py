@@ -275,3 +275,35 @@ def test_organiser_checks_a_ticket_in_at_the_door(page, organiser):
     assert "was changed successfully" in page.locator(".messagelist").inner_text()
     ticket.refresh_from_db()
     assert ticket.checked_in_at is not None
+
+
+def test_invited_speaker_signs_up_edits_bio_and_sees_it_public(
+    page, live_server, settings, mailoutbox
+):
+    from speakers import services
+    from speakers.models import Speaker
+
+    settings.SITE_URL = live_server.url
+    speaker = Speaker.objects.get(name="Mei Tanaka")
+    services.invite_speaker(speaker=speaker, email="mei@example.org")
+    (invitation_mail,) = mailoutbox
+    link = re.search(r"http://\S+/speakers/invitation/\S+/", invitation_mail.body).group(0)
+
+    page.goto(link)
+    assert page.locator("h1").inner_text() == "Welcome, Mei Tanaka"
+    page.get_by_role("link", name="Sign up").click()
+    page.fill("#id_email", "mei@example.org")
+    page.fill("#id_password1", "a long and quiet password")
+    page.fill("#id_password2", "a long and quiet password")
+    page.get_by_role("button", name=re.compile("sign up", re.I)).click()
+    page.get_by_role("button", name="Yes, this profile is mine").click()
+    page.wait_for_url("**/speakers/me/")
+    page.get_by_label("Long bio").fill("Mei studies **explainable** models of ocean heat.")
+    page.get_by_role("button", name="Save profile").click()
+
+    page.goto(speaker.get_absolute_url())
+    bio = page.locator(".speaker-bio")
+    assert bio.inner_text().strip() == "Mei studies explainable models of ocean heat."
+    assert bio.locator("strong").inner_text() == "explainable"
+    speaker.refresh_from_db()
+    assert speaker.user.email == "mei@example.org"
