@@ -109,9 +109,9 @@ def at(workshop, hour, minute):
 def load(workshop):
     """Create or reset the demo rooms, talks and slots of ``workshop``."""
     main, hands_on = [
-        Room.objects.update_or_create(
-            name=name, defaults={"position": position, "stream_url": url, "description": text}
-        )[0]
+        _upsert(
+            Room, {"name": name}, {"position": position, "stream_url": url, "description": text}
+        )
         for name, position, url, text in ROOMS
     ]
     talks = {}
@@ -148,11 +148,10 @@ def load(workshop):
     ]
     for start_h, start_m, end_h, end_m, room, what, is_break in plan:
         talk = talks.get(what)
-        Slot.objects.update_or_create(
-            workshop=workshop,
-            start=at(workshop, start_h, start_m),
-            room=room,
-            defaults={
+        _upsert(
+            Slot,
+            {"workshop": workshop, "start": at(workshop, start_h, start_m), "room": room},
+            {
                 "end": at(workshop, end_h, end_m),
                 "talk": talk,
                 "title": "" if talk else what,
@@ -162,9 +161,10 @@ def load(workshop):
 
 
 def _talk(slug, title, kind, track, speaker_slug, abstract):
-    talk, _created = Talk.objects.update_or_create(
-        slug=slug,
-        defaults={
+    talk = _upsert(
+        Talk,
+        {"slug": slug},
+        {
             "title": title,
             "kind": kind,
             "track": track,
@@ -190,3 +190,19 @@ def _speaker(slug):
         },
     )
     return speaker
+
+
+def _upsert(model, lookup, values):
+    """Create the row or reset its demo values, saving only when something differs.
+
+    Saving unchanged rows would bump ``updated_at`` and with it the exports' ETags.
+    """
+    row = model.objects.filter(**lookup).first() or model(**lookup)
+    changed = row.pk is None
+    for field, value in values.items():
+        if getattr(row, field) != value:
+            setattr(row, field, value)
+            changed = True
+    if changed:
+        row.save()
+    return row
