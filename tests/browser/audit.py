@@ -19,7 +19,7 @@ from tests.browser import checkers
 from tests.browser.layout import MEASURE_LAYOUT
 from tests.browser.pages import PAGES, WIDTHS
 
-PEOPLE = ["attendee"]
+PEOPLE = ["attendee", "speaker"]
 
 
 @dataclass
@@ -60,6 +60,13 @@ def session_cookie(user):
     client = Client()
     client.force_login(user)
     return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def link_speaker_profile(person):
+    """Make the person the owner of the first demo speaker profile, as a claimed invitation does."""
+    from speakers.models import Speaker
+
+    Speaker.objects.filter(pk=Speaker.objects.order_by("name").values("pk")[:1]).update(user=person)
 
 
 def place_free_order(person):
@@ -175,6 +182,7 @@ def audit_site(*, browser, base_url, artifacts, browser_skip):
     """Load the demo and check every page; the caller empties the database afterwards."""
     call_command("load_demo", stdout=io.StringIO())
     people = {role: create_person(role) for role in PEOPLE}
+    link_speaker_profile(people["speaker"])
     site = SimpleNamespace(people=people, order=place_free_order(people["attendee"]))
     results = locate_pages(site)
     fetch_sources(results, people)

@@ -28,6 +28,8 @@ class SitePage:
     responsive: bool = False
     # A template of the site's own that must exist before the page counts as built.
     template: str | None = None
+    # Text the page must contain, to know it shows what it should (not a placeholder).
+    shows: str | None = None
 
     def not_built_reason(self):
         """Return why the page is not the site's own yet, or None."""
@@ -91,11 +93,14 @@ PAGES = [
     SitePage("schedule", named("schedule:schedule"), responsive=True),
     SitePage("speakers", named("speakers:list")),
     SitePage("speaker", talk_speaker),
+    SitePage(
+        "my-speaker-profile", named("speakers:my_profile"), user="speaker", shows="Save profile"
+    ),
     SitePage("tickets", named("tickets:ticket_list"), responsive=True),
     SitePage("checkout", checkout),
-    SitePage("order", order, responsive=True),
+    SitePage("order", order, responsive=True, shows='<svg class="qr"'),
     SitePage("resend-links", named("tickets:resend_links")),
-    SitePage("my-tickets", named("tickets:my_tickets"), user="attendee"),
+    SitePage("my-tickets", named("tickets:my_tickets"), user="attendee", shows='class="my-orders"'),
     SitePage(
         "account-email", named("account_email"), user="attendee", template=SITE_ACCOUNT_TEMPLATES
     ),

@@ -28,6 +28,9 @@ def test_page_answers_with_expected_status(site_audit, name):
 
     status, expected = result.status, result.page.status
     assert status == expected, f"{result.path} answered {status}"
+    shows, html = result.page.shows, result.html
+    if shows:
+        assert shows in html, f"{result.path} lacks {shows!r}"
 
 
 @pytest.mark.parametrize("name", PAGE_NAMES)
