@@ -48,9 +48,11 @@ class SiteAudit:
 
 
 def create_person(role):
-    """Create a signed-up user with a verified e-mail address."""
-    email = f"{role}@example.org"
-    user = get_user_model().objects.create_user(username=role, email=email, password="x-" * 8)
+    """Create a signed-up user with a verified e-mail address (names apart from the demo's)."""
+    email = f"audit-{role}@example.org"
+    user = get_user_model().objects.create_user(
+        username=f"audit-{role}", email=email, password="x-" * 8
+    )
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     return user
 
