@@ -19,6 +19,7 @@ demo: venv
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py load_demo
 	DEBUG=1 $(PY) manage.py ensure_organiser
+	DEBUG=1 $(PY) manage.py ensure_demo_speaker
 
 run: demo
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
