@@ -1,6 +1,6 @@
 from django import forms
 
-from schedule.models import Talk
+from schedule.models import Talk, TalkLink
 
 
 class TalkSpeakerForm(forms.ModelForm):
@@ -16,3 +16,15 @@ class TalkSpeakerForm(forms.ModelForm):
             "slides_url": forms.TextInput(attrs={"inputmode": "url"}),
             "video_url": forms.TextInput(attrs={"inputmode": "url"}),
         }
+
+
+class TalkLinkForm(forms.ModelForm):
+    class Meta:
+        model = TalkLink
+        fields = ["title", "url", "kind"]
+        widgets = {"url": forms.TextInput(attrs={"inputmode": "url"})}
+
+
+TalkLinkFormSet = forms.inlineformset_factory(
+    Talk, TalkLink, form=TalkLinkForm, extra=2, max_num=20, validate_max=True, can_delete=True
+)

@@ -3,6 +3,7 @@
 import dataclasses
 import datetime as dt
 
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -27,6 +28,26 @@ def save_slot(*, slot):
     slot.full_clean()
     slot.save()
     return slot
+
+
+@transaction.atomic
+def save_speaker_edit(*, form, links, user):
+    """Save a speaker's changes to their talk and its links, and log them for the organisers."""
+    talk = form.save()
+    links.save()
+    changed = [str(form.fields[name].label) for name in form.changed_data]
+    if links.has_changed():
+        changed.append("Links")
+    if changed:
+        # Organisers see the speaker's edit in the talk's admin history.
+        LogEntry.objects.log_actions(
+            user_id=user.pk,
+            queryset=[talk],
+            action_flag=CHANGE,
+            change_message=[{"changed": {"fields": changed}}],
+            single_object=True,
+        )
+    return talk
 
 
 @transaction.atomic

@@ -1,7 +1,6 @@
 import hashlib
 
 from django.contrib import messages
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -13,9 +12,9 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.http import require_http_methods, require_safe
 
-from schedule import exports
+from schedule import exports, services
 from schedule.display import build_days, choose_zone, zone_label
-from schedule.forms import TalkSpeakerForm
+from schedule.forms import TalkLinkFormSet, TalkSpeakerForm
 from schedule.models import Talk
 from workshop.current import current_workshop
 from workshop.models import time_zone_names
@@ -101,21 +100,13 @@ def talk_edit(request, slug):
     if not _may_edit(request.user, talk):
         raise PermissionDenied("Only the talk's speakers may edit it.")
     form = TalkSpeakerForm(request.POST or None, instance=talk)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        if form.changed_data:
-            labels = [str(form.fields[name].label) for name in form.changed_data]
-            # Organisers see the speaker's edit in the talk's admin history.
-            LogEntry.objects.log_actions(
-                user_id=request.user.pk,
-                queryset=[talk],
-                action_flag=CHANGE,
-                change_message=[{"changed": {"fields": labels}}],
-                single_object=True,
-            )
+    links = TalkLinkFormSet(request.POST or None, instance=talk, prefix="links")
+    if request.method == "POST" and form.is_valid() and links.is_valid():
+        services.save_speaker_edit(form=form, links=links, user=request.user)
         messages.success(request, "Your talk has been updated.")
         return redirect(talk)
-    return render(request, "schedule/talk_edit.html", {"talk": talk, "form": form})
+    context = {"talk": talk, "form": form, "links": links}
+    return render(request, "schedule/talk_edit.html", context)
 
 
 @require_safe

@@ -247,19 +247,27 @@ def test_speaker_sees_edit_link_and_her_talks(speaker_client, programme):
     assert '<a href="/talks/choosing-metrics/edit/">Edit “Choosing metrics”</a>' in html
 
 
+def edit_data(links=(), existing=0, **fields):
+    """Return a POST of the talk edit form: its fields and the links formset."""
+    data = {"abstract": "An *abstract*.", "description": "", "slides_url": "", "video_url": ""}
+    data.update(fields)
+    data.update({"links-TOTAL_FORMS": str(len(links)), "links-INITIAL_FORMS": str(existing)})
+    for index, link in enumerate(links):
+        data.update({f"links-{index}-{key}": value for key, value in link.items()})
+    return data
+
+
 def test_speaker_edits_own_talk_but_not_its_time_or_title(speaker_client, programme):
     slot = programme["keynote"]
 
     response = speaker_client.post(
         "/talks/choosing-metrics/edit/",
-        {
-            "abstract": "New *abstract*.",
-            "description": "",
-            "slides_url": "https://example.org/new-slides",
-            "video_url": "",
-            "title": "Hijacked",
-            "start": "2030-12-02T17:00:00Z",
-        },
+        edit_data(
+            abstract="New *abstract*.",
+            slides_url="https://example.org/new-slides",
+            title="Hijacked",
+            start="2030-12-02T17:00:00Z",
+        ),
     )
 
     talk = Talk.objects.get(slug="choosing-metrics")
@@ -278,13 +286,58 @@ def test_speaker_edits_own_talk_but_not_its_time_or_title(speaker_client, progra
 
 def test_speaker_edit_form_shows_errors(speaker_client, programme):
     response = speaker_client.post(
-        "/talks/choosing-metrics/edit/", {"abstract": "x", "slides_url": "not a url"}
+        "/talks/choosing-metrics/edit/", edit_data(abstract="x", slides_url="not a url")
     )
 
     html = response.content.decode()
     assert response.status_code == 200
     assert "Enter a valid URL." in html
     assert '<label for="id_abstract">Abstract:</label>' in html
+
+
+def test_speaker_adds_and_removes_links(speaker_client, programme):
+    talk = programme["keynote"].talk
+    old = TalkLinkFactory(talk=talk, title="Old preprint")
+
+    response = speaker_client.post(
+        "/talks/choosing-metrics/edit/",
+        edit_data(
+            existing=1,
+            links=[
+                {"id": old.pk, "title": old.title, "url": old.url, "kind": "paper", "DELETE": "on"},
+                {"title": "Code", "url": "https://example.org/code", "kind": "web"},
+            ],
+        ),
+    )
+
+    assert response.status_code == 302
+    assert list(talk.links.values_list("title", "url", "kind")) == [
+        ("Code", "https://example.org/code", "web")
+    ]
+    entry = LogEntry.objects.get(object_id=str(talk.pk))
+    assert entry.get_change_message() == "Changed Links."
+
+
+def test_speaker_edit_page_shows_links_form(speaker_client, programme):
+    html = speaker_client.get("/talks/choosing-metrics/edit/").content.decode()
+
+    assert '<input type="hidden" name="links-TOTAL_FORMS" value="2"' in html
+    assert '<label for="id_links-0-url">URL:</label>' in html
+
+
+def test_speaker_cannot_edit_links_of_another_talk(speaker_client, programme):
+    foreign = TalkLinkFactory(talk=programme["second"].talk, title="Theirs")
+
+    speaker_client.post(
+        "/talks/choosing-metrics/edit/",
+        edit_data(
+            existing=1,
+            links=[{"id": foreign.pk, "title": "Mine", "url": foreign.url, "kind": "paper"}],
+        ),
+    )
+
+    foreign.refresh_from_db()
+    assert (foreign.title, foreign.talk) == ("Theirs", programme["second"].talk)
 
 
 def test_other_speaker_cannot_edit_talk(client, programme):
