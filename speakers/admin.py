@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
@@ -94,7 +95,13 @@ class SpeakerAdmin(admin.ModelAdmin):
             if speaker.user_id or not speaker.email:
                 skipped.append(speaker.name)
                 continue
-            services.invite_speaker(speaker=speaker, email=speaker.email, invited_by=request.user)
+            try:
+                services.invite_speaker(
+                    speaker=speaker, email=speaker.email, invited_by=request.user
+                )
+            except services.InvitationError:
+                skipped.append(speaker.name)
+                continue
             invited.append(speaker.name)
         if invited:
             self.message_user(request, f"Invited {len(invited)}: {', '.join(invited)}.")
@@ -126,8 +133,23 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset.filter(filters[self.value()]) if self.value() in filters else queryset
 
 
+class InvitationAdminForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ["speaker", "email"]
+
+    def clean_speaker(self):
+        speaker = self.cleaned_data["speaker"]
+        if self.instance.pk is None and speaker.user_id:
+            raise forms.ValidationError(
+                "This speaker profile already belongs to an account; there is nobody to invite."
+            )
+        return speaker
+
+
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
+    form = InvitationAdminForm
     list_display = [
         "email",
         "speaker",

@@ -78,7 +78,9 @@ def _send_after_commit(invitation, token):
 def invite_speaker(*, speaker, email, invited_by=None, now=None):
     """Invite ``email`` to claim ``speaker``; withdraw earlier open invitations for it."""
     now = now or timezone.now()
-    Speaker.objects.select_for_update().filter(pk=speaker.pk).first()
+    speaker = Speaker.objects.select_for_update().get(pk=speaker.pk)
+    if speaker.user_id:
+        raise InvitationError("taken")
     Invitation.objects.open(now).filter(speaker=speaker).update(withdrawn_at=now)
     invitation = Invitation(speaker=speaker, email=email.strip(), created_by=invited_by)
     invitation.created_at = now

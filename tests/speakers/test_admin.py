@@ -129,3 +129,25 @@ def test_speaker_admin_search_finds_by_affiliation(organiser_client):
 
     assert ">Ada</a>" in html
     assert ">Bob</a>" not in html
+
+
+def test_invitation_admin_add_refuses_speaker_with_account(organiser_client, workshop):
+    speaker = SpeakerFactory(name="Ada", user=verified_user(username="ada"))
+
+    response = organiser_client.post(
+        "/admin/speakers/invitation/add/", {"speaker": speaker.pk, "email": "ada@example.org"}
+    )
+
+    assert response.status_code == 200
+    assert (
+        "This speaker profile already belongs to an account; there is nobody to invite."
+        in response.content.decode()
+    )
+    assert Invitation.objects.count() == 0
+
+
+def test_invitation_admin_add_form_labels_fields(organiser_client, workshop):
+    html = organiser_client.get("/admin/speakers/invitation/add/").content.decode()
+
+    assert '<label class="required" for="id_speaker">Speaker:</label>' in html
+    assert '<label class="required" for="id_email">E-mail address:</label>' in html

@@ -240,3 +240,12 @@ def test_resend_of_claimed_invitation_is_refused(invited):
         services.resend_invitation(invitation=invitation)
 
     assert error.value.reason == "claimed"
+
+
+def test_invite_speaker_with_account_is_refused(workshop):
+    speaker = SpeakerFactory(user=verified_user(username="owner"))
+
+    with pytest.raises(services.InvitationError) as error:
+        services.invite_speaker(speaker=speaker, email="x@example.org")
+
+    assert error.value.reason == "taken"
