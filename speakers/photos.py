@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from PIL import Image, ImageOps
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -43,13 +44,39 @@ def detect_format(head):
     return None
 
 
+def too_large():
+    """Return the error for a file over MAX_UPLOAD_BYTES."""
+    megabytes = MAX_UPLOAD_BYTES // (1024 * 1024)
+    return ValidationError(
+        f"This file is too large; upload a photo of at most {megabytes} MB.", code="too_large"
+    )
+
+
+class SizeLimitUploadHandler(FileUploadHandler):
+    """Stop receiving an uploaded file as soon as it passes MAX_UPLOAD_BYTES.
+
+    Put first in ``request.upload_handlers`` before the body is read; the names of the
+    fields whose files were dropped are in ``too_large``.
+    """
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.too_large = set()
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > MAX_UPLOAD_BYTES:
+            self.too_large.add(self.field_name)
+            raise SkipFile
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
 def check_upload(upload):
     """Refuse a file that is too large or is not a JPEG, PNG or WebP image, without decoding it."""
     if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
-        megabytes = MAX_UPLOAD_BYTES // (1024 * 1024)
-        raise ValidationError(
-            f"This file is too large; upload a photo of at most {megabytes} MB.", code="too_large"
-        )
+        raise too_large()
     upload.seek(0)
     head = upload.read(12)
     upload.seek(0)

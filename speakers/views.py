@@ -7,9 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.generic import DetailView, ListView
 
-from speakers import services
+from speakers import photos, services
 from speakers.adapter import INVITATION_SESSION_KEY
 from speakers.forms import SpeakerProfileForm
 from speakers.models import Speaker
@@ -82,9 +83,18 @@ def invitation_pending(request):
     return render(request, "speakers/invitation_confirm.html", {"invitation": invite})
 
 
+@csrf_exempt
 @login_required
 def my_profile(request):
     """Let a speaker edit their own profile, preview it and save it (public at once)."""
+    # Upload handlers must be set before the CSRF check reads the body, hence the split.
+    size_limit = photos.SizeLimitUploadHandler(request)
+    request.upload_handlers.insert(0, size_limit)
+    return edit_profile(request, size_limit)
+
+
+@csrf_protect
+def edit_profile(request, size_limit):
     speaker = Speaker.objects.filter(user=request.user).first()
     if speaker is None:
         return render(request, "speakers/no_profile.html")
@@ -92,6 +102,8 @@ def my_profile(request):
     preview = None
     if request.method == "POST":
         form = SpeakerProfileForm(request.POST, request.FILES, instance=speaker)
+        if "photo" in size_limit.too_large:
+            form.add_error("photo", photos.too_large())
         if form.is_valid() and "preview" not in request.POST:
             services.update_speaker_profile(speaker=form.instance, changed_by=request.user)
             messages.success(request, "Your profile is saved and shown on the speakers page.")

@@ -1,6 +1,8 @@
 import io
 
 import pytest
+from django.core.files.uploadhandler import SkipFile
+from django.test import Client
 from PIL import Image
 
 from speakers import photos
@@ -148,9 +150,39 @@ def test_my_profile_refuses_oversized_upload(speaker_client, speaker_user, monke
     monkeypatch.setattr(photos, "MAX_UPLOAD_BYTES", 1024 * 1024)
     content = b"\xff\xd8\xff" + b"0" * (1024 * 1024)
 
+    monkeypatch.setattr(photos, "open_image", lambda *args: pytest.fail("decoded the upload"))
+
     response = speaker_client.post("/speakers/me/", {**profile_data(), "photo": upload(content)})
 
-    assert "This file is too large; upload a photo of at most 1 MB." in response.content.decode()
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert (
+        '<ul class="errorlist" id="id_photo_error"><li>This file is too large; upload a photo '
+        "of at most 1 MB.</li></ul>" in html
+    )
+    assert 'value="Fictional Institute of Metrics"' in html
+    assert not Speaker.objects.get(pk=speaker_user.speaker.pk).photo
+
+
+def test_size_limit_handler_drops_file_while_receiving(monkeypatch):
+    monkeypatch.setattr(photos, "MAX_UPLOAD_BYTES", 100)
+    handler = photos.SizeLimitUploadHandler()
+    handler.new_file("photo", "p.jpg", "image/jpeg", 1000)
+
+    assert handler.receive_data_chunk(b"x" * 64, 0) == b"x" * 64
+    with pytest.raises(SkipFile):
+        handler.receive_data_chunk(b"x" * 64, 64)
+    assert handler.too_large == {"photo"}
+
+
+def test_my_profile_post_without_csrf_token_is_refused(client, speaker_user):
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(speaker_user)
+
+    response = csrf_client.post("/speakers/me/", profile_data(affiliation="Forged"))
+
+    assert response.status_code == 403
+    assert Speaker.objects.get(pk=speaker_user.speaker.pk).affiliation == "Example University"
 
 
 def test_my_profile_refuses_decompression_bomb(speaker_client, speaker_user):
