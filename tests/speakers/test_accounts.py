@@ -29,6 +29,13 @@ def test_sign_up_sends_verification_and_link_confirms_and_signs_in(client, works
     assert "<h1>Confirm your e-mail address</h1>" in sent
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["new@example.org"]
+    body = mail.outbox[0].body
+    assert body.startswith(
+        "Hello from Real-world Perspectives in Machine Learning for Science!\n\n"
+        "Someone, probably you, gave this e-mail address for an account on our site."
+    )
+    assert "example.com" not in body
+    assert " user " not in body
     confirm_path = mailed_path(mail.outbox[0])
     assert confirm_path.startswith("/accounts/confirm-email/")
     page = client.get(confirm_path).content.decode()
@@ -95,6 +102,10 @@ def test_password_reset_by_mailed_link(client, workshop):
     )
 
     assert requested.url == "/accounts/password/reset/done/"
+    assert "username" not in mail.outbox[0].body
+    assert "asked to reset the password of the account with this e-mail address" in (
+        mail.outbox[0].body
+    )
     assert "<h1>Check your e-mail</h1>" in done
     assert "<h1>Choose a new password</h1>" in key_page.content.decode()
     assert (changed.status_code, changed.url) == (302, "/accounts/password/reset/key/done/")
