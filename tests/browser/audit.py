@@ -145,7 +145,7 @@ def render_error_pages():
 def walk_in_browser(browser, base_url, results, people, artifacts, run_axe):
     """Open each page in Chromium: run axe, then measure the layout at each width."""
     for role in [None, *people]:
-        context = browser.new_context(base_url=base_url, bypass_csp=True)
+        context = browser.new_context(base_url=base_url)
         if role:
             cookie = session_cookie(people[role])
             context.add_cookies(

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.urls import resolve
 
+from tests.browser.checkers import assert_accessible
 from tests.browser.keyboard import focused, tab_to
 from tests.stripe_standin import StripeStandIn
 from tickets.models import Order
@@ -56,6 +57,7 @@ def test_visitor_reads_schedule_in_own_time_zone_then_talk_and_speaker(page):
     page.wait_for_url("**/schedule/?tz=Asia%2FTokyo")
     assert "Asia/Tokyo (UTC+09:00)" in page.locator(".zone-current").inner_text()
     assert first_slot.locator(".slot-time").inner_text() == "22:10–22:40"
+    assert_accessible(page)
     first_slot.get_by_role("link", name=FIRST_TALK).click()
     page.wait_for_url("**/talks/**")
     assert page.locator("h1").inner_text() == FIRST_TALK
@@ -141,6 +143,11 @@ def test_buyer_pays_for_a_free_and_a_paid_ticket_and_gets_them(page, stripe_stan
 
     page.wait_for_url("**/tickets/checkout/**")
     assert page.locator(".order-total").inner_text() == "25.00 EUR"
+    page.get_by_role("button", name="Order and pay").click()
+    # Sent empty: the errors stand next to their fields, and the page stays accessible.
+    buyer_name = page.locator(".field", has=page.locator("#id_buyer_name"))
+    assert buyer_name.locator(".errorlist").inner_text() == "This field is required."
+    assert_accessible(page)
     page.get_by_label("Your name").fill("Ada Buyer")
     page.get_by_label("Your e-mail address").fill("ada.buyer@example.org")
     for n, name in [(1, "Ada Buyer"), (2, "Kai Guest")]:
@@ -291,13 +298,16 @@ def test_invited_speaker_signs_up_edits_bio_and_sees_it_public(
 
     page.goto(link)
     assert page.locator("h1").inner_text() == "Welcome, Mei Tanaka"
+    assert_accessible(page)
     page.get_by_role("link", name="Sign up").click()
     page.fill("#id_email", "mei@example.org")
     page.fill("#id_password1", "a long and quiet password")
     page.fill("#id_password2", "a long and quiet password")
     page.get_by_role("button", name=re.compile("sign up", re.I)).click()
+    assert_accessible(page)
     page.get_by_role("button", name="Yes, this profile is mine").click()
     page.wait_for_url("**/speakers/me/")
+    assert_accessible(page)
     page.get_by_label("Long bio").fill("Mei studies **explainable** models of ocean heat.")
     page.get_by_role("button", name="Save profile").click()
 
