@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.urls import resolve, reverse
-
-from workshop.views import coming_soon
+from django.urls import reverse
 
 # allauth's own bare templates stand in until the site's account templates exist (issue 3).
 SITE_ACCOUNT_TEMPLATES = "account/login.html"
@@ -62,9 +60,7 @@ def talk_speaker(site):
 
     talk = Talk.objects.published().filter(slot__isnull=False).order_by("slot__start").first()
     speaker = talk.speakers.order_by("name").first() if talk else None
-    if speaker is None or resolve(speaker.get_absolute_url()).func is coming_soon:
-        return None  # the speakers app still answers with its placeholder
-    return speaker.get_absolute_url()
+    return speaker.get_absolute_url() if speaker else None
 
 
 def checkout(site):

@@ -4,20 +4,16 @@ import copy
 import re
 
 import pytest
-from django.urls import resolve
 
 from tests.browser.checkers import assert_accessible
 from tests.browser.keyboard import focused, tab_to
 from tests.stripe_standin import StripeStandIn
 from tickets.models import Order
-from workshop.views import coming_soon
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 FIRST_TALK = "Choosing metrics that matter"
 FIRST_SPEAKER = "Ada Lindqvist"
-
-
 ORDER_PAGE = re.compile(r".*/orders/[^/]+/[^/]+/(\?.*)?$")
 
 
@@ -35,10 +31,6 @@ def stripe_standin(settings, live_server):
         policy["DIRECTIVES"]["form-action"].append(standin.url)
         settings.CONTENT_SECURITY_POLICY = policy
         yield standin
-
-
-def speaker_pages_built(path):
-    return resolve(path).func is not coming_soon
 
 
 @pytest.mark.parametrize("context_options", [{"timezone_id": "Asia/Tokyo"}], ids=["tokyo"])
@@ -65,13 +57,11 @@ def test_visitor_reads_schedule_in_own_time_zone_then_talk_and_speaker(page):
     assert page.locator(".talk-when").inner_text().startswith("Fri 2 Dec 2022, 22:10–22:40")
     speaker_link = page.locator(".talk-speakers").get_by_role("link", name=FIRST_SPEAKER)
     href = speaker_link.get_attribute("href")
-    if not speaker_pages_built(href):
-        pytest.skip(f"speaker pages not built yet; the journey reached {page.url}")
     speaker_link.click()
 
     page.wait_for_url(f"**{href}")
-    assert page.locator("h1").inner_text() == FIRST_SPEAKER
-    assert page.get_by_role("link", name=FIRST_TALK).count() >= 1
+    assert page.locator("h1").inner_text().startswith(FIRST_SPEAKER)  # pronouns may follow
+    assert page.locator("main").get_by_role("link", name=FIRST_TALK).count() == 1
 
 
 def test_keyboard_user_skips_to_content_and_uses_main_navigation(page):
