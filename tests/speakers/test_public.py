@@ -63,7 +63,8 @@ def test_speaker_detail_shows_full_profile_and_published_talks(client, ada):
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert '<h1>Ada Lindqvist <span class="speaker-pronouns">(she/her)</span></h1>' in html
+    assert "<h1>Ada Lindqvist</h1>" in html
+    assert '<p class="speaker-pronouns">Pronouns: she/her</p>' in html
     assert "<p>Ada studies <strong>metrics</strong> that matter.</p>" in html
     assert '<a href="https://ada.example.org/" rel="nofollow noopener">Website</a>' in html
     assert (
