@@ -87,7 +87,7 @@ PAGES = [
     SitePage("talks", named("schedule:talk_list")),
     SitePage("talk", first_talk, responsive=True),
     SitePage("schedule", named("schedule:schedule"), responsive=True),
-    SitePage("speakers", named("speakers:list")),
+    SitePage("speakers", named("speakers:list"), responsive=True),
     SitePage("speaker", talk_speaker),
     SitePage(
         "my-speaker-profile", named("speakers:my_profile"), user="speaker", shows="Save profile"
