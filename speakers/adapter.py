@@ -5,6 +5,11 @@ from django.urls import reverse
 INVITATION_SESSION_KEY = "speakers_invitation_token"
 
 
+def user_display(user):
+    """Name a user by their e-mail address in allauth's messages and pages."""
+    return user.email or "your account"
+
+
 class AccountAdapter(DefaultAccountAdapter):
     """allauth's adapter, sending someone who came with an invitation link back to claim it."""
 

@@ -247,6 +247,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 # Claims pending speaker invitations after sign-in (see speakers/adapter.py).
 ACCOUNT_ADAPTER = "speakers.adapter.AccountAdapter"
+# People are shown by e-mail address, never by the user name allauth generates.
+ACCOUNT_USER_DISPLAY = "speakers.adapter.user_display"
 # ORCID and GitHub sign-in appear once an organiser adds a "Social application" for them in the
 # admin (client id and secret); with none the site offers e-mail sign-in only.
 SOCIALACCOUNT_PROVIDERS = {

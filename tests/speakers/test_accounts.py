@@ -189,3 +189,15 @@ def test_change_email_mails_new_address_and_keeps_old_until_confirmed(client, wo
     assert mail.outbox[-1].to == ["ada@new.example.org"]
     assert "Changing to <strong>ada@new.example.org</strong>" in page
     assert "You sign in with <strong>ada@example.org</strong> (verified)." in page
+
+
+def test_sign_in_message_names_email_not_user_name(client, workshop):
+    verified_user(username="generated-name", email="ada@example.org")
+
+    response = client.post(
+        "/accounts/login/", {"login": "ada@example.org", "password": PASSWORD}, follow=True
+    )
+
+    html = response.content.decode()
+    assert "Successfully signed in as ada@example.org." in html
+    assert "generated-name" not in html
