@@ -249,3 +249,25 @@ def test_invite_speaker_with_account_is_refused(workshop):
         services.invite_speaker(speaker=speaker, email="x@example.org")
 
     assert error.value.reason == "taken"
+
+
+def test_sign_up_with_other_address_verifies_it_then_returns_to_claim(client, invited):
+    invitation, token = invited
+    client.get(f"/speakers/invitation/{token}/")
+
+    signup = client.post(
+        "/accounts/signup/?next=/speakers/invitation/",
+        {"email": "grace.private@example.org", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    confirm_path = re.search(
+        r"http://testserver(/accounts/confirm-email/\S+/)", mail.outbox[-1].body
+    )[1]
+    confirmed = client.post(confirm_path)
+    claimed = client.post("/speakers/invitation/")
+
+    assert signup.url == "/accounts/confirm-email/"
+    assert mail.outbox[-1].to == ["grace.private@example.org"]
+    assert (confirmed.status_code, confirmed.url) == (302, "/speakers/invitation/")
+    assert claimed.url == "/speakers/me/"
+    invitation.speaker.refresh_from_db()
+    assert invitation.speaker.user.email == "grace.private@example.org"
