@@ -10,7 +10,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
 
 # Playwright's sync API keeps an event loop in the test thread; Django then refuses ORM calls
 # from it as if they were async code. They are not: tests call the ORM between browser steps.
@@ -100,21 +99,6 @@ def context(browser, live_server, context_options):
 def page(context, demo):
     """Open a page in a fresh profile on the live server with the demo content loaded."""
     return context.new_page()
-
-
-@pytest.fixture
-def sign_in(context, live_server):
-    """Return a function that signs a user in to the browser profile without the form."""
-
-    def sign_in(user):
-        client = Client()
-        client.force_login(user)
-        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-        context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-        )
-
-    return sign_in
 
 
 @pytest.fixture(scope="package")
