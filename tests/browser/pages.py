@@ -90,10 +90,14 @@ PAGES = [
     SitePage("speakers", named("speakers:list"), responsive=True),
     SitePage("speaker", talk_speaker),
     SitePage(
-        "my-speaker-profile", named("speakers:my_profile"), user="speaker", shows="Save profile"
+        "my-speaker-profile",
+        named("speakers:my_profile"),
+        user="speaker",
+        responsive=True,
+        shows="Save profile",
     ),
     SitePage("tickets", named("tickets:ticket_list"), responsive=True),
-    SitePage("checkout", checkout),
+    SitePage("checkout", checkout, responsive=True),
     SitePage("order", order, responsive=True, shows='<svg class="qr"'),
     SitePage("resend-links", named("tickets:resend_links")),
     SitePage("my-tickets", named("tickets:my_tickets"), user="attendee", shows='class="my-orders"'),
