@@ -63,6 +63,14 @@ def talk_speaker(site):
     return speaker.get_absolute_url() if speaker else None
 
 
+def own_talk_edit(site):
+    """Locate the edit page of a talk of the signed-in speaker."""
+    from schedule.models import Talk
+
+    talk = Talk.objects.filter(speakers__user=site.people["speaker"]).order_by("title").first()
+    return reverse("schedule:talk_edit", args=[talk.slug]) if talk else None
+
+
 def checkout(site):
     """Locate the checkout form for one ticket of the first paid type on sale."""
     from tickets.models import TicketType
@@ -96,6 +104,7 @@ PAGES = [
         responsive=True,
         shows="Save profile",
     ),
+    SitePage("talk-edit", own_talk_edit, user="speaker", shows='name="abstract"'),
     SitePage("tickets", named("tickets:ticket_list"), responsive=True),
     SitePage("checkout", checkout, responsive=True),
     SitePage("order", order, responsive=True, shows='<svg class="qr"'),
