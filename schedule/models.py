@@ -225,12 +225,17 @@ class Slot(models.Model):
     def is_running(self, now):
         return self.start <= now < self.end
 
+    def has_talk(self):
+        # In the talk admin's inline a new talk is attached before it is saved, so
+        # talk_id is still None although the slot does have a talk.
+        return self.talk_id is not None or (Slot.talk.is_cached(self) and self.talk is not None)
+
     def clean(self):
-        if self.talk_id and self.title:
+        if self.has_talk() and self.title:
             raise ValidationError(
                 {"title": "A slot with a talk takes the talk's title; leave this empty."}
             )
-        if not self.talk_id and not self.title:
+        if not self.has_talk() and not self.title:
             raise ValidationError(
                 {"title": "Choose a talk or give the slot a title (Break, Welcome...)."}
             )

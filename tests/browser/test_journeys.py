@@ -236,12 +236,6 @@ def test_organiser_adds_a_talk_and_its_slot_and_sees_it_on_the_schedule(page, or
     assert header.startswith("Hands-on stage")
 
 
-@pytest.mark.xfail(
-    reason="schedule admin: a new talk saved together with its slot answers 500: the inline "
-    "slot is validated before the talk exists (talk_id None), Slot.clean() puts its error on "
-    "'title', which the inline form lacks (ValueError: 'SlotForm' has no field named 'title')",
-    strict=False,
-)
 def test_organiser_adds_a_talk_with_its_slot_in_one_save(page, organiser):
     sign_in_to_admin(page)
     fill_new_talk(page, "Calibration for climate models")

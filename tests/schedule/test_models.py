@@ -233,6 +233,16 @@ def test_slot_with_talk_and_title_is_refused(workshop, room):
     ]
 
 
+def test_slot_with_unsaved_new_talk_counts_as_having_a_talk(workshop, room):
+    # The talk admin's inline attaches the new, not yet saved talk to its slot.
+    slot = SlotFactory.build(workshop=workshop, room=room, talk=None, title="")
+    slot.talk = TalkFactory.build()
+
+    slot.clean()
+
+    assert slot.has_talk() is True
+
+
 def test_slot_str_uses_workshop_zone(workshop, room):
     workshop.time_zone = "Europe/Berlin"
     workshop.save()
