@@ -4,7 +4,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils.text import slugify
 
 from speakers import photos, validators
-from speakers.models import Speaker
+from speakers.models import PROFILE_FIELDS, Speaker
 
 
 class PhotoField(forms.ImageField):
@@ -91,18 +91,7 @@ class SpeakerProfileForm(SpeakerPhotoFormMixin, SpeakerIdentifiersFormMixin, for
 
     class Meta:
         model = Speaker
-        fields = [
-            "name",
-            "pronouns",
-            "affiliation",
-            "short_bio",
-            "bio",
-            "photo",
-            "website",
-            "mastodon",
-            "github",
-            "orcid",
-        ]
+        fields = PROFILE_FIELDS
         field_classes = {"photo": PhotoField}
         labels = {"bio": "Long bio", "short_bio": "Short bio", "website": "Website"}
         widgets = {
