@@ -265,12 +265,43 @@ class Ticket(models.Model):
     code = models.CharField(max_length=16, unique=True, editable=False)
     price = models.DecimalField(max_digits=10, decimal_places=2, help_text="Price paid.")
     checked_in_at = models.DateTimeField(null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The organiser who checked the attendee in.",
+    )
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self):
         return f"{self.code} {self.attendee_name}"
+
+
+class CheckInEvent(models.Model):
+    """One line of a ticket's check-in log: a check-in, an undo or a refusal, with who and when."""
+
+    class Action(models.TextChoices):
+        CHECK_IN = "check_in", "Checked in"
+        UNDO = "undo", "Check-in undone"
+        REFUSED = "refused", "Refused"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="check_in_events")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.ticket.code}: {self.get_action_display()}"
 
 
 class OrderEvent(models.Model):
