@@ -1,7 +1,9 @@
 import zoneinfo
+from decimal import Decimal
 from functools import cache
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
@@ -64,6 +66,26 @@ class Workshop(models.Model):
     )
     organiser_name = models.CharField(max_length=200, blank=True)
     organiser_address = models.TextField(blank=True, help_text="Shown on invoices.")
+    # Ticket prices include this tax; invoices show the part of the total it makes up.
+    tax_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Percent included in ticket prices, shown on invoices, e.g. 19. 0 for none.",
+    )
+    tax_label = models.CharField(max_length=30, default="VAT", help_text="E.g. VAT or GST.")
+    invoice_prefix = models.CharField(
+        max_length=20,
+        default="INV",
+        validators=[RegexValidator(r"^[A-Z0-9]+$", "Capital letters and digits only.")],
+        help_text="Invoice numbers read PREFIX-YEAR-0001; each prefix counts on its own.",
+    )
+    invoice_note = models.TextField(
+        blank=True,
+        help_text="Printed on every invoice, e.g. the organiser's VAT number, bank account "
+        "(IBAN, BIC) and payment terms.",
+    )
     is_current = models.BooleanField(
         default=True, help_text="The workshop the public site shows. Only one can be current."
     )
