@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Count, Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -341,3 +342,75 @@ class StripeEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_id} {self.type}"
+
+
+class AttendeeMessage(models.Model):
+    """An e-mail from the organisers to the holders of paid tickets of one workshop."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        PARTLY_FAILED = "partly_failed", "Partly failed"
+        FAILED = "failed", "Failed"
+
+    workshop = models.ForeignKey(
+        Workshop, on_delete=models.PROTECT, related_name="attendee_messages"
+    )
+    subject = models.CharField(max_length=200)
+    body = models.TextField(help_text="Markdown.")
+    ticket_types = models.ManyToManyField(
+        TicketType,
+        blank=True,
+        related_name="attendee_messages",
+        help_text="Send only to holders of these types. None chosen means every paid ticket.",
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attendee_messages",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When sending started.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.subject
+
+
+class MessageDelivery(models.Model):
+    """One recipient of an attendee message; each is sent, and retried, on its own."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    message = models.ForeignKey(
+        AttendeeMessage, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    email = models.EmailField()
+    name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "message deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                "message", Lower("email"), name="message_delivery_one_per_address"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.email}: {self.get_status_display()}"
