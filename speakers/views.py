@@ -15,6 +15,7 @@ from speakers.adapter import INVITATION_SESSION_KEY
 from speakers.forms import SpeakerProfileForm
 from speakers.models import Speaker
 from workshop.ratelimit import limit
+from workshop.uploads import handles_own_upload_limit
 
 
 class SpeakerListView(ListView):
@@ -45,7 +46,8 @@ def invalid_invitation(request, error):
 
 def invitation(request, token):
     """Keep a valid invitation token in the session and go on without it in the address."""
-    if limited := limit(request, "speaker-invitation", per_ip="60/h"):
+    # Per address against guessing; per token so that a leaked link cannot be hammered.
+    if limited := limit(request, "speaker-invitation", per_ip="60/h", per_key="20/h", key=token):
         return limited
     try:
         services.find_invitation(token)
@@ -58,6 +60,12 @@ def invitation(request, token):
 def invitation_pending(request):
     """Ask the invited person to sign up or in, then to confirm taking over the profile."""
     token = request.session.get(INVITATION_SESSION_KEY)
+    if request.method == "POST" and (
+        limited := limit(
+            request, "speaker-invitation-claim", per_ip="20/h", per_key="5/h", key=token
+        )
+    ):
+        return limited
     try:
         invite = services.find_invitation(token)
     except services.InvitationError as error:
@@ -70,8 +78,6 @@ def invitation_pending(request):
         context = {"invitation": invite, "next_query": next_query}
         return render(request, "speakers/invitation_welcome.html", context)
     if request.method == "POST":
-        if limited := limit(request, "speaker-invitation", per_ip="60/h"):
-            return limited
         try:
             speaker = services.claim_invitation(token=token, user=request.user)
         except services.InvitationError as error:
@@ -83,6 +89,7 @@ def invitation_pending(request):
     return render(request, "speakers/invitation_confirm.html", {"invitation": invite})
 
 
+@handles_own_upload_limit
 @csrf_exempt
 @login_required
 def my_profile(request):

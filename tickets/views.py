@@ -247,9 +247,12 @@ def stripe_webhook(request):
     if not settings_ready():
         return HttpResponse("Stripe webhooks are not configured.", status=503)
     signature = request.headers.get("Stripe-Signature", "")
+    body = read_limited_body(request, settings.STRIPE_WEBHOOK_MAX_BYTES)
+    if body is None:
+        return HttpResponse("Payload too large.", status=413, content_type="text/plain")
     try:
-        payments.construct_event(request.body, signature)
-        payload = json.loads(request.body)
+        payments.construct_event(body, signature)
+        payload = json.loads(body)
     except ValueError:
         return HttpResponseBadRequest("Malformed payload.")
     except stripe.SignatureVerificationError:
@@ -265,4 +268,20 @@ def stripe_webhook(request):
 
 
 def settings_ready():
+def read_limited_body(request, limit):
+    """Return the request body, or None when it is over ``limit`` bytes.
+
+    The declared length is checked first; a body without one (chunked) is read only up to
+    one byte past the limit, so an endless body cannot fill the memory.
+    """
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
+
+
     return bool(settings.STRIPE_WEBHOOK_SECRET and settings.STRIPE_SECRET_KEY)

@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "workshop.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -327,9 +328,22 @@ STRIPE_TIMEOUT = env_int("STRIPE_TIMEOUT", 20)
 TICKETS_RESERVATION_MINUTES = max(env_int("TICKETS_RESERVATION_MINUTES", 30), 30)
 # Buyers may correct attendee names and e-mails until this many hours before the start.
 TICKETS_ATTENDEE_EDIT_CUTOFF_HOURS = env_int("TICKETS_ATTENDEE_EDIT_CUTOFF_HOURS", 24)
+# Uploaded files larger than this are refused (413) while they are received (workshop/uploads.py).
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 # How long a buyer waits for the capacity lock before "busy, try again" (PostgreSQL).
 TICKETS_LOCK_TIMEOUT_MS = env_int("TICKETS_LOCK_TIMEOUT_MS", 5000)
 
 if "pytest" in sys.modules:
     # Fast hashing keeps the suite quick; never used outside tests.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Unpaid seats (pending card and invoice orders) one e-mail address or one client address may
+# hold at a time, so that a bot cannot hold every seat by starting checkouts.
+TICKETS_MAX_UNPAID_SEATS_PER_EMAIL = env_int("TICKETS_MAX_UNPAID_SEATS_PER_EMAIL", 10)
+TICKETS_MAX_UNPAID_SEATS_PER_IP = env_int("TICKETS_MAX_UNPAID_SEATS_PER_IP", 20)
+# Stripe's events are a few kilobytes; anything far larger is refused (413) unread.
+STRIPE_WEBHOOK_MAX_BYTES = env_int("STRIPE_WEBHOOK_MAX_BYTES", 256 * 1024)
+
+# == privacy ==
+# Attendee and buyer details of workshops that ended this many days ago are anonymised by
+# `manage.py anonymise_attendees`.
+PRIVACY_ANONYMISE_AFTER_DAYS = env_int("PRIVACY_ANONYMISE_AFTER_DAYS", 90)

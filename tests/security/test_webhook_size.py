@@ -1,0 +1,109 @@
+"""The Stripe webhook refuses oversized bodies with 413 before reading them whole."""
+
+import io
+import json
+
+import pytest
+from django.test import RequestFactory
+
+from tests.stripe_standin import signature_header
+from tickets import views
+
+pytestmark = pytest.mark.django_db
+
+WEBHOOK = "/tickets/stripe/webhook/"
+SECRET = "whsec_size_test"
+
+
+@pytest.fixture(autouse=True)
+def stripe_configured(settings):
+    settings.STRIPE_SECRET_KEY = "sk_test_size"
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+    settings.STRIPE_WEBHOOK_MAX_BYTES = 1024
+
+
+def event_bytes(padding=0):
+    event = {"id": "evt_big", "type": "ping", "data": {"object": {"id": "x", "pad": "x" * padding}}}
+    return json.dumps(event).encode()
+
+
+class CountingStream(io.BytesIO):
+    """A request body without a declared length that records how much was read."""
+
+    def __init__(self, data):
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, size=-1):
+        chunk = super().read(size)
+        self.bytes_read += len(chunk)
+        return chunk
+
+
+def test_webhook_declared_length_over_limit_refused_413(client):
+    payload = event_bytes(padding=2000)
+
+    response = client.post(
+        WEBHOOK,
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature_header(payload, SECRET),
+    )
+
+    assert response.status_code == 413
+    assert response.content == b"Payload too large."
+
+
+def test_webhook_body_at_limit_is_read_and_checked(client, settings):
+    payload = event_bytes()
+    settings.STRIPE_WEBHOOK_MAX_BYTES = len(payload)
+
+    response = client.post(
+        WEBHOOK, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE="t=1,v1=x"
+    )
+
+    # Within the limit the body reaches the signature check, which refuses the forged one.
+    assert response.status_code == 400
+    assert response.content == b"Bad signature."
+
+
+def test_webhook_small_signed_event_still_accepted(client):
+    payload = event_bytes()
+
+    response = client.post(
+        WEBHOOK,
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature_header(payload, SECRET),
+    )
+
+    assert response.status_code == 200
+
+
+def test_webhook_undeclared_length_reads_at_most_one_byte_past_limit():
+    # A chunked body has no Content-Length; the server hands the view an unlimited stream.
+    stream = CountingStream(b"{" + b" " * 10_000_000 + b"}")
+    request = RequestFactory().post(WEBHOOK, data=b"", content_type="application/json")
+    request.META.pop("CONTENT_LENGTH", None)
+    request._stream = stream
+
+    response = views.stripe_webhook(request)
+
+    assert response.status_code == 413
+    assert stream.bytes_read == 1025
+
+
+def test_webhook_undeclared_length_within_limit_is_checked():
+    payload = event_bytes()
+    request = RequestFactory().post(
+        WEBHOOK,
+        data=b"",
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature_header(payload, SECRET),
+    )
+    request.META.pop("CONTENT_LENGTH", None)
+    request._stream = CountingStream(payload)
+
+    response = views.stripe_webhook(request)
+
+    assert response.status_code == 200
