@@ -1,6 +1,36 @@
+import re
+
 from django import forms
 
 from tickets.models import Order
+
+# Optional details for the invoice; the billing address is the field invoice_details.
+BILLING_FIELDS = ("billing_name", "vat_number", "po_number")
+# VAT and similar tax numbers: a country prefix or digits, at most 30 characters.
+VAT_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9.\-/]{3,29}")
+
+
+def billing_fields():
+    """Return the checkout's fields for the invoice: name, address, VAT and PO number."""
+    return {
+        "billing_name": forms.CharField(
+            label="Name on the invoice",
+            max_length=200,
+            required=False,
+            help_text="Organisation or person; empty means your name.",
+        ),
+        "invoice_details": forms.CharField(
+            label="Billing address",
+            max_length=1000,
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 4}),
+            help_text="Needed for payment by invoice or for an invoice with your details.",
+        ),
+        "vat_number": forms.CharField(label="VAT number (optional)", max_length=30, required=False),
+        "po_number": forms.CharField(
+            label="Purchase order number (optional)", max_length=50, required=False
+        ),
+    }
 
 
 class CheckoutForm(forms.Form):
@@ -23,13 +53,8 @@ class CheckoutForm(forms.Form):
             self.fields[f"attendee_{number}_email"] = forms.EmailField(
                 label=f"Attendee {number}: e-mail address"
             )
-        if any(value == Order.Method.INVOICE for value, _ in methods):
-            self.fields["invoice_details"] = forms.CharField(
-                label="Invoice address (for payment by invoice)",
-                required=False,
-                widget=forms.Textarea(attrs={"rows": 4}),
-                help_text="Organisation, address, and a purchase order number if you need one.",
-            )
+        if any(value != Order.Method.FREE for value, _ in methods):
+            self.fields.update(billing_fields())
         if len(methods) > 1:
             self.fields["payment_method"] = forms.ChoiceField(
                 label="Payment", choices=methods, widget=forms.RadioSelect, initial=methods[0][0]
@@ -40,12 +65,25 @@ class CheckoutForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if (
-            self.chosen_payment_method() == Order.Method.INVOICE
-            and not cleaned.get("invoice_details", "").strip()
-        ):
+        if cleaned.get("invoice_details", "").strip():
+            return cleaned
+        if self.chosen_payment_method() == Order.Method.INVOICE:
             self.add_error("invoice_details", "Give the invoice address for payment by invoice.")
+        elif any(cleaned.get(name) for name in BILLING_FIELDS):
+            self.add_error("invoice_details", "Give the billing address for your invoice.")
         return cleaned
+
+    def clean_vat_number(self):
+        value = "".join(self.cleaned_data["vat_number"].split()).upper()
+        if value and not VAT_NUMBER.fullmatch(value):
+            raise forms.ValidationError(
+                "Enter the VAT number in letters and digits, e.g. DE123456789."
+            )
+        return value
+
+    def billing(self):
+        """Return the optional billing details for the invoice."""
+        return {name: self.cleaned_data.get(name, "") for name in BILLING_FIELDS}
 
     def attendee_rows(self):
         return [

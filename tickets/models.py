@@ -224,8 +224,13 @@ class Order(models.Model):
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
     reserved_until = models.DateTimeField(null=True, blank=True)
     invoice_details = models.TextField(
-        blank=True, help_text="Invoice address and purchase order number, for invoice orders."
+        blank=True, help_text="Billing address for the invoice; required for invoice orders."
     )
+    billing_name = models.CharField(
+        max_length=200, blank=True, help_text="Name on the invoice; empty means the buyer's."
+    )
+    vat_number = models.CharField(max_length=30, blank=True, verbose_name="buyer's VAT number")
+    po_number = models.CharField(max_length=50, blank=True, verbose_name="purchase order number")
     code_of_conduct_accepted_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -322,6 +327,70 @@ class OrderEvent(models.Model):
 
     def __str__(self):
         return f"{self.from_status} → {self.to_status}: {self.note}"
+
+
+class InvoiceSequence(models.Model):
+    """The last invoice number used for a prefix in a year; locked while a number is taken."""
+
+    prefix = models.CharField(max_length=20)
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prefix", "year"], name="invoice_sequence_per_year")
+        ]
+
+    def __str__(self):
+        return f"{self.prefix}-{self.year}: {self.last_number}"
+
+
+class Invoice(models.Model):
+    """A numbered invoice for an order: a snapshot of seller, buyer, items and totals."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="invoice")
+    number = models.CharField(max_length=40, unique=True)
+    issued_on = models.DateField()
+    seller_name = models.CharField(max_length=200)
+    seller_address = models.TextField(blank=True)
+    seller_note = models.TextField(blank=True)
+    buyer_name = models.CharField(max_length=200)
+    buyer_email = models.EmailField()
+    billing_address = models.TextField(blank=True)
+    vat_number = models.CharField(max_length=30, blank=True, verbose_name="buyer's VAT number")
+    po_number = models.CharField(max_length=50, blank=True, verbose_name="purchase order number")
+    lines = models.JSONField(
+        default=list, help_text="Description, quantity, unit price and amount of each item."
+    )
+    currency = models.CharField(max_length=3)
+    subtotal = models.DecimalField(max_digits=10, decimal_places=2)
+    discount = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    total = models.DecimalField(max_digits=10, decimal_places=2, help_text="Tax included.")
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    tax_label = models.CharField(max_length=30, blank=True)
+    tax_amount = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def net_total(self):
+        return self.total - self.tax_amount
+
+    def items(self):
+        """Return the lines with their amounts as Decimals."""
+        return [
+            {
+                **line,
+                "unit_price": Decimal(line["unit_price"]),
+                "amount": Decimal(line["amount"]),
+            }
+            for line in self.lines
+        ]
 
 
 class StripeEvent(models.Model):

@@ -127,6 +127,7 @@ def place_order(request, workshop, form, context):
             payment_method=form.chosen_payment_method(),
             user=request.user,
             invoice_details=form.cleaned_data.get("invoice_details", ""),
+            billing=form.billing(),
         )
     except services.Busy as error:
         return render(request, "tickets/busy.html", {"message": str(error)}, status=503)

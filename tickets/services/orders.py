@@ -24,12 +24,15 @@ from tickets.models import (
     holding_seats_q,
     random_code,
 )
+from tickets.services import invoices
 
 logger = logging.getLogger(__name__)
 
 Status = Order.Status
 Method = Order.Method
 ZERO = Decimal("0")
+# Optional billing details a buyer may give for the invoice (besides the address).
+BILLING_FIELDS = ("billing_name", "vat_number", "po_number")
 
 
 class OrderError(Exception):
@@ -285,6 +288,7 @@ def create_order(
     payment_method,
     user=None,
     invoice_details="",
+    billing=None,
 ):
     """Check the choice, reserve the seats and create the order with its tickets.
 
@@ -307,7 +311,7 @@ def create_order(
             method = choose_method(quote, payment_method)
             if method == Method.INVOICE and not invoice_details.strip():
                 raise OrderError("Give the invoice address for payment by invoice.")
-            buyer = {**buyer, "invoice_details": invoice_details.strip()}
+            buyer = {**buyer, "invoice_details": invoice_details.strip(), "billing": billing or {}}
             order = save_order(workshop, quote, method, buyer, attendees, user, now)
     except OperationalError as error:
         if is_lock_failure(error):
@@ -322,7 +326,8 @@ def save_order(workshop, quote, method, buyer, attendees, user, now):
         code=new_order_code(),
         buyer_name=buyer["name"],
         buyer_email=buyer["email"],
-        invoice_details=buyer["invoice_details"] if method == Method.INVOICE else "",
+        invoice_details=buyer["invoice_details"],
+        **{key: buyer["billing"].get(key, "").strip() for key in BILLING_FIELDS},
         user=user if user is not None and user.is_authenticated else None,
         payment_method=method,
         voucher=quote.voucher,
@@ -355,6 +360,8 @@ def save_order(workshop, quote, method, buyer, attendees, user, now):
     if method == Method.FREE:
         set_status(order, Status.PAID, "Free order confirmed.", paid=True)
     elif method == Method.INVOICE:
+        # The invoice is the payment request, so it is issued with the order.
+        invoices.issue_invoice(order=order)
         transaction.on_commit(lambda: emails.send_confirmation(order), robust=True)
     return order
 
@@ -396,6 +403,7 @@ def set_status(order, status, note, *, actor=None, paid=False):
     order.save()
     log(order, previous, status, note, actor)
     if paid:
+        invoices.issue_invoice(order=order)
         transaction.on_commit(lambda: emails.send_confirmation(order), robust=True)
 
 

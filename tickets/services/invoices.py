@@ -1,0 +1,117 @@
+"""Invoices: gap-free numbers under a lock, and a snapshot of the order when it is issued.
+
+Ticket prices include tax: the total an invoice shows is what the buyer paid (or owes),
+and the tax is the part of it that the workshop's rate makes up. Free orders get no
+invoice: nothing was sold, and the order page already confirms the tickets.
+"""
+
+from collections import Counter
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from tickets import payments
+from tickets.models import Invoice, InvoiceSequence, Order
+
+ZERO = Decimal("0")
+
+
+def included_tax(total, rate, currency):
+    """Return the tax included in a gross total at ``rate`` percent, rounded half up."""
+    if not rate:
+        return payments.quantize(ZERO, currency)
+    return payments.quantize(Decimal(total) * rate / (100 + rate), currency)
+
+
+def invoice_due(order):
+    """Return whether the order gets an invoice: paid or invoice orders with a price."""
+    if order.total <= 0:
+        return False
+    if order.payment_method == Order.Method.INVOICE:
+        return order.status in (Order.Status.PENDING, *Order.PAID_STATUSES)
+    return order.status in Order.PAID_STATUSES
+
+
+def take_number(prefix, year):
+    """Return the next number of the prefix's sequence for the year, holding its row lock.
+
+    The caller's transaction keeps the row locked until it commits, so concurrent
+    invoices queue here; a rolled-back invoice gives its number back.
+    """
+    InvoiceSequence.objects.get_or_create(prefix=prefix, year=year)
+    sequence = InvoiceSequence.objects.select_for_update().get(prefix=prefix, year=year)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    return f"{prefix}-{year}-{sequence.last_number:04d}"
+
+
+def invoice_lines(order):
+    """Return the order's tickets grouped by type and price, at list prices when they still add up.
+
+    The discount is shown on its own line; if a type's price changed after the order
+    (so list prices no longer add up to the order's subtotal), the prices paid are used.
+    """
+    title = order.workshop.title
+    grouped = Counter(
+        (t.ticket_type.name, t.ticket_type.price, t.price)
+        for t in order.tickets.select_related("ticket_type")
+    )
+    listed = [
+        (f"{title}: {name}", quantity, payments.quantize(list_price, order.currency))
+        for (name, list_price, _paid), quantity in sorted(grouped.items())
+    ]
+    if sum(price * quantity for _, quantity, price in listed) != order.subtotal:
+        listed = [
+            (f"{title}: {name}", quantity, paid)
+            for (name, _list, paid), quantity in sorted(grouped.items())
+        ]
+    return [
+        {
+            "description": description,
+            "quantity": quantity,
+            "unit_price": str(price),
+            "amount": str(price * quantity),
+        }
+        for description, quantity, price in listed
+    ]
+
+
+def issue_invoice(*, order):
+    """Issue the order's invoice once and return it; return None for orders that get none.
+
+    Called inside the transaction that confirms a payment or places an invoice order,
+    and by the admin action. Repeating it returns the invoice already issued.
+    """
+    if order.total <= 0:
+        return None
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("workshop").get(pk=order.pk)
+        existing = Invoice.objects.filter(order=order).first()
+        if existing is not None or not invoice_due(order):
+            return existing
+        workshop = order.workshop
+        issued_on = timezone.localdate(timezone.now(), workshop.tzinfo)
+        lines = invoice_lines(order)
+        subtotal = sum((Decimal(line["amount"]) for line in lines), ZERO)
+        return Invoice.objects.create(
+            order=order,
+            number=take_number(workshop.invoice_prefix or "INV", issued_on.year),
+            issued_on=issued_on,
+            seller_name=workshop.organiser_name or workshop.title,
+            seller_address=workshop.organiser_address,
+            seller_note=workshop.invoice_note,
+            buyer_name=order.billing_name or order.buyer_name,
+            buyer_email=order.buyer_email,
+            billing_address=order.invoice_details,
+            vat_number=order.vat_number,
+            po_number=order.po_number,
+            lines=lines,
+            currency=order.currency,
+            subtotal=subtotal,
+            discount=subtotal - order.total,
+            total=order.total,
+            tax_rate=workshop.tax_rate,
+            tax_label=workshop.tax_label if workshop.tax_rate else "",
+            tax_amount=included_tax(order.total, workshop.tax_rate, order.currency),
+        )
