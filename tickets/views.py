@@ -268,7 +268,6 @@ def stripe_webhook(request):
     return HttpResponse(result, content_type="text/plain")
 
 
-def settings_ready():
 def read_limited_body(request, limit):
     """Return the request body, or None when it is over ``limit`` bytes.
 
@@ -285,4 +284,5 @@ def read_limited_body(request, limit):
     return None if len(body) > limit else body
 
 
+def settings_ready():
     return bool(settings.STRIPE_WEBHOOK_SECRET and settings.STRIPE_SECRET_KEY)

@@ -298,6 +298,8 @@ if PRODUCTION:
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+# Uploaded files larger than this are refused (413) while they are received (workshop/uploads.py).
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,
@@ -328,14 +330,8 @@ STRIPE_TIMEOUT = env_int("STRIPE_TIMEOUT", 20)
 TICKETS_RESERVATION_MINUTES = max(env_int("TICKETS_RESERVATION_MINUTES", 30), 30)
 # Buyers may correct attendee names and e-mails until this many hours before the start.
 TICKETS_ATTENDEE_EDIT_CUTOFF_HOURS = env_int("TICKETS_ATTENDEE_EDIT_CUTOFF_HOURS", 24)
-# Uploaded files larger than this are refused (413) while they are received (workshop/uploads.py).
-UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 # How long a buyer waits for the capacity lock before "busy, try again" (PostgreSQL).
 TICKETS_LOCK_TIMEOUT_MS = env_int("TICKETS_LOCK_TIMEOUT_MS", 5000)
-
-if "pytest" in sys.modules:
-    # Fast hashing keeps the suite quick; never used outside tests.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Unpaid seats (pending card and invoice orders) one e-mail address or one client address may
 # hold at a time, so that a bot cannot hold every seat by starting checkouts.
 TICKETS_MAX_UNPAID_SEATS_PER_EMAIL = env_int("TICKETS_MAX_UNPAID_SEATS_PER_EMAIL", 10)
@@ -347,3 +343,7 @@ STRIPE_WEBHOOK_MAX_BYTES = env_int("STRIPE_WEBHOOK_MAX_BYTES", 256 * 1024)
 # Attendee and buyer details of workshops that ended this many days ago are anonymised by
 # `manage.py anonymise_attendees`.
 PRIVACY_ANONYMISE_AFTER_DAYS = env_int("PRIVACY_ANONYMISE_AFTER_DAYS", 90)
+
+if "pytest" in sys.modules:
+    # Fast hashing keeps the suite quick; never used outside tests.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
