@@ -233,6 +233,13 @@ class Order(models.Model):
     po_number = models.CharField(max_length=50, blank=True, verbose_name="purchase order number")
     code_of_conduct_accepted_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    client_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text="Keyed hash of the buyer's network address, for the cap on unpaid seats.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
