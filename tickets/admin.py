@@ -2,7 +2,16 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from tickets import payments, services
-from tickets.models import Order, OrderEvent, StripeEvent, Ticket, TicketType, Voucher
+from tickets.models import (
+    AttendeeMessage,
+    MessageDelivery,
+    Order,
+    OrderEvent,
+    StripeEvent,
+    Ticket,
+    TicketType,
+    Voucher,
+)
 
 
 def warn_if_card_payment_off(request):
@@ -221,4 +230,37 @@ class StripeEventAdmin(admin.ModelAdmin):
     readonly_fields = ["event_id", "type", "order", "object_id", "payload", "result", "received_at"]
 
     def has_add_permission(self, request):
+        return False
+
+
+class MessageDeliveryInline(admin.TabularInline):
+    model = MessageDelivery
+    extra = 0
+    fields = ["email", "name", "status", "attempts", "sent_at", "last_error"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AttendeeMessage)
+class AttendeeMessageAdmin(admin.ModelAdmin):
+    """Read-only record of the messages sent to attendees; they are written at /organisers/."""
+
+    list_display = ["subject", "workshop", "status", "created_by", "created_at", "sent_at"]
+    list_filter = ["status", "workshop"]
+    search_fields = ["subject", "body", "deliveries__email"]
+    list_select_related = ["workshop", "created_by"]
+    fields = ["workshop", "subject", "body", "ticket_types", "status", "created_by", "sent_at"]
+    readonly_fields = fields
+    inlines = [MessageDeliveryInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

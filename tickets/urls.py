@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import views
+from tickets import message_views, views
 
 app_name = "tickets"
 
@@ -11,4 +11,16 @@ urlpatterns = [
     path("tickets/resend/", views.resend_links, name="resend_links"),
     path("tickets/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
     path("orders/<str:code>/<str:secret>/", views.order_detail, name="order_detail"),
+    path("organisers/messages/", message_views.message_list, name="message_list"),
+    path("organisers/messages/new/", message_views.message_new, name="message_new"),
+    path("organisers/messages/<int:pk>/", message_views.message_detail, name="message_detail"),
+    path("organisers/messages/<int:pk>/edit/", message_views.message_edit, name="message_edit"),
+    path(
+        "organisers/messages/<int:pk>/preview/",
+        message_views.message_preview,
+        name="message_preview",
+    ),
+    path("organisers/messages/<int:pk>/test/", message_views.message_test, name="message_test"),
+    path("organisers/messages/<int:pk>/send/", message_views.message_send, name="message_send"),
+    path("organisers/messages/<int:pk>/retry/", message_views.message_retry, name="message_retry"),
 ]
