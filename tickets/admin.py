@@ -1,7 +1,10 @@
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.urls import path, reverse
 from django.utils import timezone
 
-from tickets import payments, services
+from tickets import exports, payments, services
 from tickets.models import (
     AttendeeMessage,
     MessageDelivery,
@@ -11,6 +14,14 @@ from tickets.models import (
     Ticket,
     TicketType,
     Voucher,
+)
+from workshop.spreadsheets import (
+    SpreadsheetExportMixin,
+    bad_filters_response,
+    changelist_queryset,
+    export_selected_csv,
+    export_selected_xlsx,
+    filter_query,
 )
 
 
@@ -71,14 +82,29 @@ class TicketInline(admin.TabularInline):
 
 
 class OrderEventInline(admin.TabularInline):
+    """The order's history: every status change and payment fact, with when and who."""
+
     model = OrderEvent
     extra = 0
-    fields = ["created_at", "from_status", "to_status", "note", "actor"]
+    fields = ["created_at", "from_status", "to_status", "note", "by"]
     readonly_fields = fields
     can_delete = False
+    verbose_name = "history entry"
+    verbose_name_plural = "history (status changes and payment facts)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="by")
+    def by(self, event):
+        # Without a person it was Stripe's webhook, the buyer's checkout or a scheduled job.
+        return event.actor.get_username() if event.actor else "Stripe / automatic"
 
 
 class StripeEventInline(admin.TabularInline):
@@ -94,18 +120,19 @@ class StripeEventInline(admin.TabularInline):
 
 
 def run_on_each(modeladmin, request, queryset, action, done):
-    """Run a service on each selected order and report each success or refusal."""
+    """Run a service on each selected order, log each success and report it or the refusal."""
     for order in queryset:
         try:
             action(order=order, actor=request.user)
         except services.OrderError as error:
             modeladmin.message_user(request, str(error), messages.ERROR)
         else:
+            modeladmin.log_change(request, order, f"{done.capitalize()} (admin action).")
             modeladmin.message_user(request, f"Order {order.code} {done}.", messages.SUCCESS)
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
     list_display = [
         "code",
         "buyer_name",
@@ -129,7 +156,15 @@ class OrderAdmin(admin.ModelAdmin):
     ]
     date_hierarchy = "created_at"
     inlines = [TicketInline, OrderEventInline, StripeEventInline]
-    actions = ["mark_paid", "cancel", "refund", "resend_confirmation"]
+    actions = [
+        "mark_paid",
+        "cancel",
+        "refund",
+        "resend_confirmation",
+        export_selected_csv,
+        export_selected_xlsx,
+    ]
+    export_table = exports.ORDERS
     readonly_fields = [
         "code",
         "workshop",
@@ -179,11 +214,12 @@ class OrderAdmin(admin.ModelAdmin):
     def resend_confirmation(self, request, queryset):
         for order in queryset:
             services.resend_confirmation(order=order)
+            self.log_change(request, order, "Confirmation e-mail sent again (admin action).")
         self.message_user(request, f"Sent {queryset.count()} confirmation e-mails.")
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
     """Find a ticket by the code in its QR code and check the attendee in."""
 
     list_display = [
@@ -199,7 +235,8 @@ class TicketAdmin(admin.ModelAdmin):
     list_select_related = ["ticket_type", "order"]
     readonly_fields = ["order", "ticket_type", "code", "price", "checked_in_at"]
     fields = ["attendee_name", "attendee_email", *readonly_fields]
-    actions = ["check_in"]
+    actions = ["check_in", export_selected_csv, export_selected_xlsx, "print_badges"]
+    export_table = exports.ATTENDEES
 
     def has_add_permission(self, request):
         return False
@@ -219,7 +256,31 @@ class TicketAdmin(admin.ModelAdmin):
             except services.OrderError as error:
                 self.message_user(request, str(error), messages.ERROR)
             else:
+                self.log_change(request, ticket, "Checked in (admin action).")
                 self.message_user(request, f"{ticket.code} checked in.", messages.SUCCESS)
+
+    @admin.action(description="Print name badges for the selected tickets", permissions=["view"])
+    def print_badges(self, request, queryset):
+        return exports.badges_response(request, queryset)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.badges_view)
+        return [path("badges/", view, name="tickets_ticket_badges"), *super().get_urls()]
+
+    def badges_view(self, request):
+        """Show printable name badges for the tickets the list shows with this query string."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            tickets = changelist_queryset(self, request)
+        except IncorrectLookupParameters:
+            return bad_filters_response()
+        return exports.badges_response(request, tickets)
+
+    def spreadsheet_links(self, request):
+        badges = reverse("admin:tickets_ticket_badges") + filter_query(request)
+        return [*super().spreadsheet_links(request), ("Name badges", badges)]
+
 
 
 @admin.register(StripeEvent)
