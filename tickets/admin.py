@@ -252,7 +252,7 @@ class TicketAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
     def check_in(self, request, queryset):
         for ticket in queryset:
             try:
-                services.check_in(ticket=ticket)
+                services.check_in(ticket=ticket, actor=request.user)
             except services.OrderError as error:
                 self.message_user(request, str(error), messages.ERROR)
             else:

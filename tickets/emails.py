@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from icalendar import Calendar, Event
 
-from tickets.qr import qr_png
+from tickets.qr import checkin_url, qr_png
 
 
 def order_link(order):
@@ -53,7 +53,9 @@ def send_confirmation(order):
     tickets = list(order.tickets.select_related("ticket_type"))
     attachments = []
     if order.is_paid:
-        attachments = [(f"ticket-{t.code}.png", qr_png(t.code), "image/png") for t in tickets]
+        attachments = [
+            (f"ticket-{t.code}.png", qr_png(checkin_url(t.code)), "image/png") for t in tickets
+        ]
         attachments.append((f"{workshop.slug}.ics", workshop_ics(workshop), "text/calendar"))
     subject = (
         f"Your tickets for {workshop.title}" if order.is_paid else f"Order {order.code} reserved"

@@ -4,8 +4,19 @@ import io
 
 import qrcode
 import qrcode.image.svg
+from django.conf import settings
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+
+
+def checkin_url(code):
+    """Return what a ticket's QR code holds: the full address of the ticket's check-in page.
+
+    Any phone camera then opens the ticket for the organiser at the door; staff only may
+    see the page, and the code in it is what the ticket shows anyway.
+    """
+    return settings.SITE_URL + reverse("tickets:checkin_ticket", args=[code])
 
 
 def qr_svg(data, *, label):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import message_views, views
+from tickets import checkin_views, message_views, views
 
 app_name = "tickets"
 
@@ -11,6 +11,10 @@ urlpatterns = [
     path("tickets/resend/", views.resend_links, name="resend_links"),
     path("tickets/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
     path("orders/<str:code>/<str:secret>/", views.order_detail, name="order_detail"),
+    path("organisers/check-in/", checkin_views.search, name="checkin"),
+    path("organisers/check-in/<str:code>/", checkin_views.ticket_page, name="checkin_ticket"),
+    path("organisers/check-in/<str:code>/check-in/", checkin_views.check_in, name="checkin_do"),
+    path("organisers/check-in/<str:code>/undo/", checkin_views.undo, name="checkin_undo"),
     path("organisers/messages/", message_views.message_list, name="message_list"),
     path("organisers/messages/new/", message_views.message_new, name="message_new"),
     path("organisers/messages/<int:pk>/", message_views.message_detail, name="message_detail"),

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from tickets import payments, services
 from tickets.forms import AttendeeForm, CheckoutForm, ResendLinksForm
 from tickets.models import Order, TicketType
-from tickets.qr import qr_svg
+from tickets.qr import checkin_url, qr_svg
 from workshop import ratelimit
 from workshop.current import current_workshop
 from workshop.ratelimit import rate_limited
@@ -162,7 +162,7 @@ def order_detail(request, code, secret):
     edit_open = services.attendee_edit_open(order)
     for ticket in tickets:
         if order.is_paid:
-            ticket.qr = qr_svg(ticket.code, label=f"QR code of ticket {ticket.code}")
+            ticket.qr = qr_svg(checkin_url(ticket.code), label=f"QR code of ticket {ticket.code}")
         if edit_open:
             ticket.form = AttendeeForm(
                 prefix=f"t{ticket.id}",

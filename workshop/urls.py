@@ -3,7 +3,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from workshop import views
+from workshop import organisers, views
 
 workshop_patterns = [
     path("", views.home, name="home"),
@@ -11,8 +11,13 @@ workshop_patterns = [
     path("<slug:slug>/", views.page_detail, name="page"),
 ]
 
+organiser_patterns = [
+    path("", organisers.dashboard, name="dashboard"),
+]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("organisers/", include((organiser_patterns, "organisers"))),
     path("accounts/", include("allauth.urls")),
     path("", include("speakers.urls")),
     path("", include("schedule.urls")),

@@ -449,17 +449,17 @@ def cancel_order(*, order, actor=None):
     return locked
 
 
-def check_in(*, ticket, now=None):
-    """Record that a ticket's attendee arrived; only tickets of paid orders count."""
-    with transaction.atomic():
-        order = lock_order(ticket.order)
-        if not order.is_paid:
-            raise OrderError(f"Ticket {ticket.code} belongs to an unpaid order ({order.code}).")
-        ticket.refresh_from_db()
-        if ticket.checked_in_at is None:
-            ticket.checked_in_at = now or timezone.now()
-            ticket.save(update_fields=["checked_in_at"])
-    return ticket
+def check_in(*, ticket, now=None, actor=None):
+    """Check a ticket in for admin actions and commands; raise OrderError when it is refused.
+
+    The rule and the check-in log live in tickets.services.checkin, shared with the door page.
+    """
+    from tickets.services.checkin import check_in_ticket
+
+    outcome = check_in_ticket(ticket=ticket, actor=actor, now=now)
+    if outcome.result == "refused":
+        raise OrderError(outcome.message)
+    return outcome.ticket
 
 
 def resend_confirmation(*, order):

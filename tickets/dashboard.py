@@ -1,0 +1,146 @@
+"""The tickets panels of the organisers' dashboard (found by workshop.organisers by name)."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from tickets.models import Order, TicketType
+
+POSITION = 10
+Status = Order.Status
+# Orders whose money came in; refunded ones count in gross and again in refunded.
+RECEIVED_STATUSES = [Status.PAID, Status.PARTLY_REFUNDED, Status.REFUNDED]
+# The chart shows at most this many days, the latest ones.
+CHART_DAYS = 60
+CHART_HEIGHT = 120
+BAR_WIDTH = 14
+
+
+def panels(workshop):
+    """Return the tickets panels: sales per type, revenue, orders by day, unpaid invoices."""
+    now = timezone.now()
+    return [
+        ("organisers/_ticket_types.html", {"sales": ticket_sales(workshop, now)}),
+        ("organisers/_revenue.html", {"revenue": revenue(workshop)}),
+        ("organisers/_orders_by_day.html", {"chart": orders_by_day(workshop)}),
+        ("organisers/_pending_invoices.html", {"orders": pending_invoices(workshop)}),
+    ]
+
+
+def ticket_sales(workshop, now):
+    """Return the workshop's ticket types with sold, reserved, left and checked in.
+
+    Seats held are counted by TicketType.objects.with_seats_taken, the rule the shop sells
+    by; sold are those of paid orders, reserved the rest of the held ones.
+    """
+    paid = Q(tickets__order__status__in=Order.PAID_STATUSES)
+    types = list(
+        TicketType.objects.filter(workshop=workshop)
+        .with_seats_taken(now)
+        .annotate(
+            sold=Count("tickets", filter=paid),
+            checked_in=Count("tickets", filter=paid & Q(tickets__checked_in_at__isnull=False)),
+        )
+    )
+    for ticket_type in types:
+        ticket_type.reserved = ticket_type.seats_taken - ticket_type.sold
+    return types
+
+
+def revenue(workshop):
+    """Return gross, refunded and net amounts per currency of the workshop's paid orders."""
+    rows = (
+        Order.objects.filter(workshop=workshop, status__in=RECEIVED_STATUSES)
+        .values("currency")
+        .annotate(orders=Count("id"), gross=Sum("total"), refunded=Sum("refunded_amount"))
+        .order_by("currency")
+    )
+    return [{**row, "net": row["gross"] - row["refunded"]} for row in rows]
+
+
+@dataclass
+class Bar:
+    day: dt.date
+    placed: int
+    paid: int
+    x: int = 0
+    placed_height: int = 0
+    paid_height: int = 0
+
+    @property
+    def placed_y(self):
+        return CHART_HEIGHT - self.placed_height
+
+    @property
+    def paid_y(self):
+        return CHART_HEIGHT - self.paid_height
+
+
+@dataclass
+class Chart:
+    bars: list
+    maximum: int
+    width: int
+    height: int = CHART_HEIGHT
+    bar_width: int = BAR_WIDTH - 4
+
+    @property
+    def first_day(self):
+        return self.bars[0].day
+
+    @property
+    def last_day(self):
+        return self.bars[-1].day
+
+    @property
+    def total_placed(self):
+        return sum(bar.placed for bar in self.bars)
+
+    @property
+    def total_paid(self):
+        return sum(bar.paid for bar in self.bars)
+
+
+def orders_by_day(workshop):
+    """Return the orders placed and paid per day (in the workshop's zone), ready to draw."""
+    rows = (
+        Order.objects.filter(workshop=workshop)
+        .annotate(day=TruncDate("created_at", tzinfo=workshop.tzinfo))
+        .values("day")
+        .annotate(placed=Count("id"), paid=Count("id", filter=Q(status__in=Order.PAID_STATUSES)))
+        .order_by("day")
+    )
+    counts = {row["day"]: row for row in rows}
+    if not counts:
+        return Chart(bars=[], maximum=0, width=0)
+    last = max(counts)
+    first = max(min(counts), last - dt.timedelta(days=CHART_DAYS - 1))
+    bars = []
+    for offset in range((last - first).days + 1):
+        day = first + dt.timedelta(days=offset)
+        row = counts.get(day, {"placed": 0, "paid": 0})
+        bars.append(Bar(day=day, placed=row["placed"], paid=row["paid"]))
+    return scale(bars)
+
+
+def scale(bars):
+    maximum = max(bar.placed for bar in bars) or 1
+    for index, bar in enumerate(bars):
+        bar.x = index * BAR_WIDTH + 2
+        bar.placed_height = round(bar.placed * CHART_HEIGHT / maximum)
+        bar.paid_height = round(bar.paid * CHART_HEIGHT / maximum)
+    return Chart(bars=bars, maximum=maximum, width=len(bars) * BAR_WIDTH)
+
+
+def pending_invoices(workshop):
+    """Return the invoice orders waiting for payment, oldest first."""
+    return list(
+        Order.objects.filter(
+            workshop=workshop, status=Status.PENDING, payment_method=Order.Method.INVOICE
+        )
+        .annotate(ticket_count=Count("tickets"))
+        .order_by("created_at", "id")
+    )
