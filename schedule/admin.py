@@ -8,9 +8,10 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
 
-from schedule import services
+from schedule import csv_exports, services
 from schedule.models import Room, Slot, Talk, TalkLink, speaker_clashes
 from workshop.models import Workshop
+from workshop.spreadsheets import SpreadsheetExportMixin, export_selected_csv
 
 
 class SlotForm(forms.ModelForm):
@@ -75,7 +76,7 @@ class SlotOfTalkInline(CurrentWorkshopMixin, admin.TabularInline):
 
 
 @admin.register(Talk)
-class TalkAdmin(admin.ModelAdmin):
+class TalkAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
     form = TalkForm
     list_display = ["title", "kind", "track", "speaker_names", "when", "published"]
     list_filter = ["kind", "published", ScheduledFilter, "track", "level"]
@@ -85,6 +86,8 @@ class TalkAdmin(admin.ModelAdmin):
     autocomplete_fields = ["speakers"]
     inlines = [SlotOfTalkInline, TalkLinkInline]
     readonly_fields = ["updated_at"]
+    actions = [export_selected_csv]
+    export_table = csv_exports.TALKS
 
     def get_queryset(self, request):
         return (

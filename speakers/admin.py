@@ -4,9 +4,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html
 
-from speakers import services
+from speakers import exports, services
 from speakers.forms import SpeakerAdminForm
 from speakers.models import Invitation, Speaker, SpeakerRevision
+from workshop.spreadsheets import SpreadsheetExportMixin, export_selected_csv
 
 
 class InvitationInline(admin.TabularInline):
@@ -55,7 +56,7 @@ class HasAccountFilter(admin.SimpleListFilter):
 
 
 @admin.register(Speaker)
-class SpeakerAdmin(admin.ModelAdmin):
+class SpeakerAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
     form = SpeakerAdminForm
     list_display = ["name", "affiliation", "user", "published", "has_photo", "updated_at"]
     list_filter = ["published", HasAccountFilter, "updated_at"]
@@ -64,7 +65,8 @@ class SpeakerAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     readonly_fields = ["photo_preview", "created_at", "updated_at"]
     inlines = [InvitationInline, SpeakerRevisionInline]
-    actions = ["invite"]
+    actions = ["invite", export_selected_csv]
+    export_table = exports.SPEAKERS
     fieldsets = [
         (None, {"fields": ["name", "slug", "published", "pronouns", "affiliation"]}),
         ("Contact and account", {"fields": ["email", "user"]}),
