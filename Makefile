@@ -30,6 +30,15 @@ test: venv checkers
 e2e: venv checkers
 	$(PY) -m pytest -m browser $(PYTEST_ARGS)
 
+# Not part of `make test`: needs PostgreSQL and Redis running (see bench/README.md). wrk comes
+# from Debian's packages when we may install it; without it a Python load generator is used.
+bench: venv
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && { apt-get install -y -q wrk >/dev/null 2>&1 \
+	       || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1; }; }; } \
+	  || echo "wrk is not installed: using the Python load generator"
+	$(PY) bench/run.py
+
 # The browser suite's HTML checker (vnu-jar) and axe-core, pinned in package-lock.json.
 # Without npm the tests that need them are skipped with the reason.
 checkers: node_modules/.installed

@@ -1,0 +1,1 @@
+"""``make bench``: load the public pages and a ticket rush under gunicorn (see bench/README.md)."""

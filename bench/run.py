@@ -1,0 +1,276 @@
+"""Benchmark the public pages, the exports and a ticket rush under gunicorn (``make bench``).
+
+For each data size: a fresh PostgreSQL database, migrations, generated data, a flushed Redis
+database for the cache; then gunicorn (2 workers on 127.0.0.1) serving first a bare Django view
+and then the site with production settings. Results go to bench/results/ (JSON and Markdown)
+and the table is printed. Exits 1 when the rush oversells or sells short, or any request fails.
+See bench/README.md for the settings (environment variables) and what each number means.
+"""
+
+import datetime as dt
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import report  # noqa: E402
+from bench.loadgen import Gunicorn, environment, get, load, timed_get  # noqa: E402
+from bench.rush import run_rush  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+DATABASE = os.environ.get("BENCH_DATABASE", "workshop_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+DURATION = int(os.environ.get("BENCH_DURATION", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+UNCACHED_REPEATS = int(os.environ.get("BENCH_UNCACHED_REPEATS", "20"))
+BUYERS = int(os.environ.get("BENCH_BUYERS", "200"))
+SEATS = int(os.environ.get("BENCH_SEATS", "50"))
+
+PAGES = [
+    ("home", "/"),
+    ("schedule", "/schedule/"),
+    ("talks", "/talks/"),
+    ("one talk", "/talks/{talk}/"),
+    ("speakers", "/speakers/"),
+    ("one speaker", "/speakers/{speaker}/"),
+    ("tickets", "/tickets/"),
+    ("schedule.xml", "/schedule.xml"),
+    ("schedule.json", "/schedule.json"),
+    ("schedule.ics", "/schedule.ics"),
+]
+
+
+def sizes():
+    wanted = os.environ.get("BENCH_SIZE", "large").strip().lower()
+    choices = {"small": ["small"], "large": ["large"], "both": ["small", "large"]}
+    if wanted not in choices:
+        raise SystemExit(f"BENCH_SIZE must be small, large or both, not {wanted!r}.")
+    return choices[wanted]
+
+
+def site_environment(standin):
+    """Return the site's environment: production settings behind a (simulated) TLS proxy."""
+    return environment(
+        DJANGO_SETTINGS_MODULE="workshop.settings",
+        DJANGO_ENV="production",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SITE_URL="https://bench.example.org",
+        DATABASE_URL=f"{POSTGRES}/{DATABASE}",
+        CONN_MAX_AGE=os.environ.get("BENCH_CONN_MAX_AGE", "60"),
+        REDIS_URL=REDIS_URL,
+        CACHE_KEY_PREFIX="bench",
+        # The load generator is one client that would pass the per-address limits at once.
+        RATELIMIT_ENABLED="0",
+        TRUSTED_PROXY_COUNT="1",
+        LOG_LEVEL="WARNING",
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+        STRIPE_SECRET_KEY=standin.api_key,
+        STRIPE_WEBHOOK_SECRET=standin.webhook_secret,
+        STRIPE_API_BASE=standin.url,
+        STRIPE_MAX_NETWORK_RETRIES="0",
+    )
+
+
+def manage(env, *args):
+    subprocess.run([sys.executable, "manage.py", *args], env=env, cwd=ROOT, check=True)
+
+
+def fresh_database():
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{DATABASE}"')
+
+
+def flush_redis():
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def change_content():
+    """Save the workshop, as an organiser would in the admin: every cached page goes stale."""
+    from workshop.models import Workshop
+
+    Workshop.objects.current().save(update_fields=["updated_at"])
+
+
+def page_paths():
+    from schedule.models import Talk
+    from speakers.models import Speaker
+
+    talk = Talk.objects.published().order_by("id").first()
+    speaker = Speaker.objects.published().order_by("id").first()
+    return [(name, path.format(talk=talk.slug, speaker=speaker.slug)) for name, path in PAGES]
+
+
+def measure_bare(env, log_dir):
+    server = Gunicorn("bench.bare_wsgi:application", env, log_dir / "gunicorn-bare.log").start()
+    try:
+        get("127.0.0.1", server.port, "/")
+        return load(server.url + "/", duration=DURATION, connections=CONNECTIONS)
+    finally:
+        server.stop()
+
+
+def measure_page(server, name, path, bare_rps):
+    """Warm the page, load it, then time first requests after a change."""
+    status, _, body = get("127.0.0.1", server.port, path)
+    get("127.0.0.1", server.port, path)
+    cached = load(server.url + path, duration=DURATION, connections=CONNECTIONS)
+    uncached, errors = [], 0
+    for _ in range(UNCACHED_REPEATS):
+        change_content()
+        milliseconds, uncached_status, _ = timed_get(server.url + path)
+        uncached.append(milliseconds)
+        errors += uncached_status != 200
+    page = {"name": name, "path": path, "status": status, "bytes": len(body)}
+    page.update(cached.as_dict())
+    page["ratio"] = round(cached.requests_per_second / bare_rps, 3)
+    page["uncached_median_ms"] = round(statistics.median(uncached), 1)
+    page["uncached_max_ms"] = round(max(uncached), 1)
+    page["uncached_errors"] = errors
+    print(
+        f"  {name:13} {cached.requests_per_second:7.0f} req/s  {page['ratio']:5.0%} of bare  "
+        f"uncached {page['uncached_median_ms']:6.1f} ms",
+        flush=True,
+    )
+    return page
+
+
+def ticket_rush(server, standin):
+    """Put SEATS seats of a paid type on sale and send BUYERS buyers at once."""
+    from django.utils import timezone
+
+    from tickets.models import Ticket, TicketType, holding_seats_q
+    from workshop.models import Workshop
+
+    workshop = Workshop.objects.current()
+    rush_type = TicketType.objects.create(
+        workshop=workshop,
+        name="Rush",
+        price=Decimal("25.00"),
+        capacity=SEATS,
+        max_per_order=1,
+        sale_ends_at=workshop.starts_at,
+        position=99,
+    )
+    sessions_before = len(standin.sessions)
+    summary = run_rush(
+        server.url, rush_type.id, buyers=BUYERS, payment_prefix=f"{standin.url}/pay/"
+    )
+    tickets = Ticket.objects.filter(ticket_type=rush_type)
+    summary["seats"] = SEATS
+    summary["seats_sold"] = tickets.filter(holding_seats_q(timezone.now(), "order__")).count()
+    summary["tickets_in_database"] = tickets.count()
+    summary["stripe_sessions"] = len(standin.sessions) - sessions_before
+    return summary
+
+
+def run_size(size, env, standin, log_dir):
+    print(f"== {size} data ==", flush=True)
+    fresh_database()
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "generate_bench_data", "--size", size)
+    flush_redis()
+    bare = measure_bare(env, log_dir)
+    print(f"  {'bare view':13} {bare.requests_per_second:7.0f} req/s", flush=True)
+    server = Gunicorn("workshop.wsgi:application", env, log_dir / f"gunicorn-{size}.log")
+    server.start(ready_path="/")
+    try:
+        pages = [
+            measure_page(server, name, path, bare.requests_per_second)
+            for name, path in page_paths()
+        ]
+        rush = ticket_rush(server, standin)
+        memory = server.memory()
+    finally:
+        server.stop()
+    from workshop.bench_data import SIZES
+
+    run = {
+        "size": size,
+        "data": ", ".join(f"{value} {key}" for key, value in SIZES[size].items()),
+        "load_tool": bare.tool,
+        "connections": CONNECTIONS,
+        "duration": DURATION,
+        "uncached_repeats": UNCACHED_REPEATS,
+        "bare": bare.as_dict(),
+        "pages": pages,
+        "rush": rush,
+        "memory": memory,
+    }
+    run["targets"] = report.targets(run)
+    return run
+
+
+def git_revision():
+    done = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
+def write_results(results):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = "\n".join(report.markdown(run) for run in results["runs"])
+    header = (
+        f"## make bench, {results['started_at']} (revision {results['revision']}, "
+        f"{results['cpus']} CPUs, load average before {results['load_before']})\n\n"
+    )
+    for name in (f"bench-{stamp}", "latest"):
+        (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+        (RESULTS / f"{name}.md").write_text(header + text)
+    return header + text
+
+
+def main():
+    from tests.stripe_standin import StripeStandIn
+
+    chosen = sizes()
+    log_dir = RESULTS / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    results = {
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "revision": git_revision(),
+        "cpus": os.cpu_count(),
+        "load_before": round(os.getloadavg()[0], 2),
+        "runs": [],
+    }
+    with StripeStandIn() as standin:
+        env = site_environment(standin)
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        manage(env, "collectstatic", "--noinput", "-v0")
+        for size in chosen:
+            results["runs"].append(run_size(size, env, standin, log_dir))
+    results["load_after"] = round(os.getloadavg()[0], 2)
+    print("\n" + write_results(results))
+    problems = [problem for run in results["runs"] for problem in report.failures(run)]
+    for problem in problems:
+        print(f"FAILED: {problem}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    code = main()
+    print(f"make bench took {time.monotonic() - started:.0f} s")
+    sys.exit(code)

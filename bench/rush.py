@@ -1,0 +1,134 @@
+"""A ticket rush: many buyers at once over real HTTP, each walking the checkout like a browser."""
+
+import http.client
+import re
+import statistics
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode
+
+from bench.loadgen import PROXY_HEADERS, percentile, split_url
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@dataclass
+class Outcome:
+    """What happened to one buyer."""
+
+    status: int  # of the checkout POST; 0 when the buyer never got that far
+    location: str = ""
+    seconds: float = 0.0
+    error: str = ""
+
+
+def client_address(number):
+    """Return a documentation address of its own for each buyer (up to 1,000 buyers)."""
+    return f"198.51.{100 + number // 250}.{number % 250 + 1}"
+
+
+def request(host, port, method, path, *, body=None, headers=None):
+    connection = http.client.HTTPConnection(host, port, timeout=120)
+    try:
+        connection.request(method, path, body=body, headers={**PROXY_HEADERS, **(headers or {})})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+def cookies_from(headers):
+    jar = SimpleCookie()
+    for value in headers.get_all("Set-Cookie") or []:
+        jar.load(value)
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def checkout_form(ticket_type_id, number, token):
+    email = f"rush{number}@example.org"
+    return {
+        "csrfmiddlewaretoken": token,
+        f"qty_{ticket_type_id}": "1",
+        "buyer_name": f"Rush buyer {number}",
+        "buyer_email": email,
+        "attendee_1_name": f"Rush buyer {number}",
+        "attendee_1_email": email,
+        "payment_method": "stripe",
+        "accept_code_of_conduct": "on",
+    }
+
+
+def buy(base_url, ticket_type_id, number, start):
+    """Open the checkout form (CSRF cookie and token), post it; time until the redirect."""
+    host, port, _ = split_url(base_url)
+    path = f"/tickets/checkout/?qty_{ticket_type_id}=1"
+    # Each buyer is someone else, seen through the proxy: per-client limits apply to each.
+    proxy = {"X-Forwarded-For": client_address(number)}
+    start.wait()
+    began = time.perf_counter()
+    try:
+        status, headers, page = request(host, port, "GET", path, headers=proxy)
+        match = TOKEN.search(page)
+        if status != 200 or not match:
+            return Outcome(0, error=f"checkout form answered {status}")
+        cookie = "; ".join(f"{k}={v}" for k, v in cookies_from(headers).items())
+        status, headers, _ = request(
+            host,
+            port,
+            "POST",
+            "/tickets/checkout/",
+            body=urlencode(checkout_form(ticket_type_id, number, match[1])),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": cookie,
+                "Referer": f"https://{host}:{port}{path}",
+                **proxy,
+            },
+        )
+    except OSError as error:
+        return Outcome(0, error=f"{type(error).__name__}: {error}")
+    return Outcome(status, headers.get("Location", ""), time.perf_counter() - began)
+
+
+def run_rush(base_url, ticket_type_id, *, buyers, payment_prefix):
+    """Send ``buyers`` buyers at once; return their outcomes and the rush's wall time."""
+    outcomes = [None] * buyers
+    start = threading.Barrier(buyers)
+
+    def one(number):
+        outcomes[number] = buy(base_url, ticket_type_id, number, start)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(buyers)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return summarise(outcomes, payment_prefix, time.perf_counter() - began)
+
+
+def summarise(outcomes, payment_prefix, wall_seconds):
+    """Count redirects to payment, refusals and errors; time to the payment page."""
+    paying = [o for o in outcomes if o.status == 302 and o.location.startswith(payment_prefix)]
+    times = [o.seconds * 1000 for o in paying]
+    statuses = Counter(o.status for o in outcomes)
+    return {
+        "buyers": len(outcomes),
+        "sent_to_payment": len(paying),
+        "refused_sold_out": statuses.get(409, 0),
+        "busy_503": statuses.get(503, 0),
+        "status_500": statuses.get(500, 0),
+        "other": len(outcomes)
+        - len(paying)
+        - statuses.get(409, 0)
+        - statuses.get(503, 0)
+        - statuses.get(500, 0),
+        "statuses": {str(status): count for status, count in sorted(statuses.items())},
+        "errors": sorted({o.error for o in outcomes if o.error})[:5],
+        "to_payment_median_ms": round(statistics.median(times), 1) if times else None,
+        "to_payment_p99_ms": round(percentile(times, 0.99), 1) if times else None,
+        "wall_seconds": round(wall_seconds, 2),
+    }
