@@ -128,9 +128,14 @@ def place_order(request, workshop, form, context):
             user=request.user,
             invoice_details=form.cleaned_data.get("invoice_details", ""),
             billing=form.billing(),
+            client_address=ratelimit.client_ip(request),
         )
     except services.Busy as error:
         return render(request, "tickets/busy.html", {"message": str(error)}, status=503)
+    except services.TooManyUnpaidSeats as error:
+        # 429: a limit on what one buyer may hold, not a conflict with the ticket choice.
+        form.add_error(None, str(error))
+        return render(request, "tickets/checkout.html", context, status=429)
     except services.OrderError as error:
         form.add_error(None, str(error))
         return render(request, "tickets/checkout.html", context, status=409)

@@ -10,6 +10,7 @@ from allauth.mfa.totp.internal.auth import (
 )
 
 from tests.factories import UserFactory
+from tests.speakers.conftest import invited  # noqa: F401 - a speaker invitation and its token
 
 PASSWORD = "correct horse battery staple"
 

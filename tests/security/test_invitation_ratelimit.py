@@ -6,7 +6,7 @@ from django.core.cache import cache
 from speakers.adapter import INVITATION_SESSION_KEY
 from speakers.models import Speaker
 from tests.factories import SpeakerFactory
-from tests.speakers.conftest import invited, verified_user  # noqa: F401 - fixture
+from tests.speakers.conftest import verified_user
 
 pytestmark = pytest.mark.django_db
 
@@ -59,9 +59,7 @@ def test_invitation_claim_limited_per_token(client, invited):
     user = verified_user(username="grace", email="grace@example.org")
     SpeakerFactory(name="Grace's own", slug="grace-own", user=user)
     client.force_login(user)
-    answers = [
-        post_claim(client, token, REMOTE_ADDR=f"10.0.0.{n}").status_code for n in range(5)
-    ]
+    answers = [post_claim(client, token, REMOTE_ADDR=f"10.0.0.{n}").status_code for n in range(5)]
 
     response = post_claim(client, token, REMOTE_ADDR="10.0.1.1")
 

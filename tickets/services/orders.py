@@ -25,6 +25,7 @@ from tickets.models import (
     random_code,
 )
 from tickets.services import invoices
+from tickets.services.seatcap import hash_client, lock_buyer, seat_cap_problem
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,10 @@ class OrderError(Exception):
 
 class Busy(OrderError):
     """The capacity lock could not be taken in time: the buyer should try again."""
+
+
+class TooManyUnpaidSeats(OrderError):
+    """The buyer's address or network already holds as many unpaid seats as allowed."""
 
 
 class PaymentUnavailable(OrderError):
@@ -289,17 +294,21 @@ def create_order(
     user=None,
     invoice_details="",
     billing=None,
+    client_address=None,
 ):
     """Check the choice, reserve the seats and create the order with its tickets.
 
     Free orders are confirmed at once; card orders hold their seats for the
     reservation time; invoice orders hold them until an organiser marks them paid.
+    Unpaid seats per buyer address and per ``client_address`` are capped (seatcap.py).
     """
     counts = clean_ticket_counts(ticket_counts)
     buyer, attendees = clean_people(buyer, list(attendees), sum(counts.values()))
+    client_hash = hash_client(client_address)
     try:
         with transaction.atomic():
             now = timezone.now()
+            lock_buyer(email=buyer["email"], client_hash=client_hash)
             types_by_id = lock_ticket_types(list(counts))
             types_by_id = {k: v for k, v in types_by_id.items() if v.workshop_id == workshop.id}
             voucher = find_voucher(workshop=workshop, code=voucher_code, lock=True)
@@ -309,9 +318,16 @@ def create_order(
             check_voucher_uses(voucher, now=now)
             check_capacity(counts, types_by_id, now=now)
             method = choose_method(quote, payment_method)
+            if method != Method.FREE and (
+                problem := seat_cap_problem(
+                    email=buyer["email"], client_hash=client_hash, quantity=quote.quantity, now=now
+                )
+            ):
+                raise TooManyUnpaidSeats(problem)
             if method == Method.INVOICE and not invoice_details.strip():
                 raise OrderError("Give the invoice address for payment by invoice.")
             buyer = {**buyer, "invoice_details": invoice_details.strip(), "billing": billing or {}}
+            buyer["client_hash"] = client_hash
             order = save_order(workshop, quote, method, buyer, attendees, user, now)
     except OperationalError as error:
         if is_lock_failure(error):
@@ -336,6 +352,7 @@ def save_order(workshop, quote, method, buyer, attendees, user, now):
         total=quote.total,
         currency=quote.currency,
         code_of_conduct_accepted_at=now,
+        client_hash=buyer.get("client_hash", ""),
         reserved_until=now + dt.timedelta(minutes=settings.TICKETS_RESERVATION_MINUTES)
         if method == Method.STRIPE
         else None,
