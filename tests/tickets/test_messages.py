@@ -354,7 +354,7 @@ def test_send_page_double_click_sends_once(organiser_client, workshop, regular, 
     assert second.redirect_chain == [(f"{LIST}{message.pk}/", 302)]
     assert "This message has already been sent; nothing was sent again." in second.content.decode()
     html = second.content.decode()
-    assert "Sent: sent to 2 of 2." in html
+    assert "<strong>Sent.</strong> Handed to the mail server for 2 of 2 addresses." in html
     assert "<td>ada@example.org</td>" in html
 
 

@@ -1,0 +1,109 @@
+"""An organiser in a real browser writes, previews, tests and sends a message to attendees."""
+
+import os
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tests.factories import (
+    OrderFactory,
+    TicketFactory,
+    TicketTypeFactory,
+    UserFactory,
+    WorkshopFactory,
+)
+from tickets.models import AttendeeMessage
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls between
+# browser steps are ordinary synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def page(live_server):
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(base_url=live_server.url)
+        context.set_default_timeout(10_000)
+        yield context.new_page()
+        browser.close()
+
+
+def sign_in(page, live_server, user):
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+    )
+
+
+def test_organiser_writes_previews_tests_and_sends_once(live_server, page, mailoutbox):
+    workshop = WorkshopFactory()
+    regular = TicketTypeFactory(workshop=workshop, name="Regular")
+    student = TicketTypeFactory(workshop=workshop, name="Student")
+    for name, ticket_type in [("Ada", student), ("Bob", student), ("Cy", regular)]:
+        TicketFactory(
+            order=OrderFactory(workshop=workshop),
+            ticket_type=ticket_type,
+            attendee_name=name,
+            attendee_email=f"{name.lower()}@example.org",
+        )
+    organiser = UserFactory(is_staff=True, email="org@example.org")
+    sign_in(page, live_server, organiser)
+
+    page.goto("/organisers/messages/")
+    page.get_by_role("link", name="Write a message").click()
+    page.get_by_label("Subject").fill("Student meetup")
+    page.get_by_label("Message").fill("Meet at **noon**.\n\n<script>alert(1)</script>")
+    page.get_by_label("Student").check()
+    page.get_by_role("button", name="Save and preview").click()
+
+    assert page.locator("h1").inner_text() == "Preview: Student meetup"
+    assert page.locator(".message-body strong").inner_text() == "noon"
+    assert page.locator(".message-body script").count() == 0
+    assert page.get_by_role("heading", name="Recipients (2)").is_visible()
+    assert page.locator(".recipients li").all_inner_texts() == [
+        "Ada <ada@example.org>",
+        "Bob <bob@example.org>",
+    ]
+
+    page.get_by_role("button", name="Send a test to myself").click()
+    assert "A test was sent to org@example.org." in page.locator(".messages").inner_text()
+    assert [m.to for m in mailoutbox] == [["org@example.org"]]
+
+    # A second tab still shows the preview with its send button: a late second click.
+    stale = page.context.new_page()
+    stale.goto(page.url)
+    page.get_by_role("button", name="Send to 2 attendees").click()
+    assert "Sent 2 e-mails." in page.locator(".messages").inner_text()
+    stale.get_by_role("button", name="Send to 2 attendees").click()
+    assert "This message has already been sent; nothing was sent again." in (
+        stale.locator(".messages").inner_text()
+    )
+
+    assert page.locator("h1").inner_text() == "Student meetup"
+    assert sorted(m.to[0] for m in mailoutbox[1:]) == [
+        '"Ada" <ada@example.org>',
+        '"Bob" <bob@example.org>',
+    ]
+    message = AttendeeMessage.objects.get()
+    assert message.status == AttendeeMessage.Status.SENT
+    assert message.deliveries.count() == 2
