@@ -50,12 +50,16 @@ def dashboard_modules():
     return sorted(modules, key=lambda module: getattr(module, "POSITION", 100))
 
 
-def render_panels(request, workshop):
-    """Return the rendered HTML of every app's panels for the workshop."""
+def render_panels(workshop):
+    """Return the rendered HTML of every app's panels for the workshop.
+
+    Panels are rendered without the request: they need no context processors, which would
+    otherwise run their queries once per panel.
+    """
     html = []
     for module in dashboard_modules():
         for template_name, context in module.panels(workshop):
-            html.append(render_to_string(template_name, context, request=request))
+            html.append(render_to_string(template_name, {"workshop": workshop, **context}))
     return mark_safe("".join(html))
 
 
@@ -65,5 +69,5 @@ def dashboard(request):
     workshop = current_workshop(request)
     context = {"checked_at": timezone.now()}
     if workshop is not None:
-        context["panels"] = render_panels(request, workshop)
+        context["panels"] = render_panels(workshop)
     return render(request, "organisers/dashboard.html", context)

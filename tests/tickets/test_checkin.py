@@ -132,7 +132,7 @@ def test_checkin_search_finds_ticket(organiser_client, ticket, query):
     assert '<h3 id="ticket-K7PX2M9QRT">Ada Lovelace</h3>' in html
     assert "<strong>Valid</strong>, not checked in yet." in html
     assert f'action="{page(ticket.code)}check-in/"' in html
-    assert "Check in<span class=\"visually-hidden\"> Ada Lovelace</span>" in html
+    assert 'Check in<span class="visually-hidden"> Ada Lovelace</span>' in html
     assert "1 ticket matches" in html
 
 
@@ -230,7 +230,9 @@ def test_checkin_ticket_qr_code_opens_its_check_in_page(client, ticket, settings
 
     html = html_of(client.get(ticket.order.get_absolute_url()))
 
-    assert checkin_url(ticket.code) == "https://workshop.example.org/organisers/check-in/K7PX2M9QRT/"
+    assert (
+        checkin_url(ticket.code) == "https://workshop.example.org/organisers/check-in/K7PX2M9QRT/"
+    )
     expected = qr_svg(checkin_url(ticket.code), label=f"QR code of ticket {ticket.code}")
     assert expected in html
     assert qr_svg(ticket.code, label=f"QR code of ticket {ticket.code}") not in html
@@ -337,7 +339,9 @@ def test_checkin_undo(organiser_client, organiser, ticket, workshop):
     assert (ticket.checked_in_at, ticket.checked_in_by) == (None, None)
     undo = CheckInEvent.objects.get(action="undo")
     assert undo.actor == organiser
-    assert undo.note == "Had been checked in at 13:05 UTC, 2 December 2030 by organiser@example.org."
+    assert undo.note == (
+        "Had been checked in at 13:05 UTC, 2 December 2030 by organiser@example.org."
+    )
 
 
 def test_checkin_undo_when_not_checked_in_warns(organiser_client, ticket):

@@ -1,0 +1,316 @@
+"""The organisers' dashboard: access, every figure against known data, query counts, HTML."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+
+from speakers import services as speaker_services
+from speakers.models import Invitation
+from tests.browser import checkers
+from tests.factories import (
+    OrderFactory,
+    SlotFactory,
+    SpeakerFactory,
+    TalkFactory,
+    TicketFactory,
+    TicketTypeFactory,
+    UserFactory,
+)
+from tests.security.html_checks import duplicate_ids, inline_code
+from tickets.models import Order
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD = "/organisers/"
+SOON = timezone.now() + dt.timedelta(minutes=20)
+PAST = timezone.now() - dt.timedelta(minutes=20)
+
+
+def html_of(response):
+    return response.content.decode()
+
+
+def squash(html):
+    """Return the HTML with runs of white space made one space, for row assertions."""
+    return re.sub(r"\s+", " ", html)
+
+
+def order(workshop, status, *, tickets=(), method="stripe", total="25.00", **fields):
+    """Create an order with tickets of the given types (one per entry) and return it."""
+    made = OrderFactory(
+        workshop=workshop, status=status, payment_method=method, total=total, **fields
+    )
+    for ticket_type in tickets:
+        TicketFactory(order=made, ticket_type=ticket_type)
+    return made
+
+
+def on_day(orders, moment):
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(created_at=moment)
+
+
+@pytest.fixture
+def sales(workshop):
+    """Two ticket types and orders in every state, with known figures.
+
+    Regular (10 seats): 3 paid tickets (one checked in), 1 partly refunded, 2 reserved by a
+    card checkout running now, 1 by an unpaid invoice, 1 processing; an expired reservation,
+    a cancelled and a refunded order hold none. Sold 4, reserved 4, left 2, checked in 1.
+    Community (unlimited): 2 paid. Sold 2, reserved 0, left unlimited.
+    """
+    regular = TicketTypeFactory(workshop=workshop, name="Regular", capacity=10, position=1)
+    community = TicketTypeFactory(
+        workshop=workshop, name="Community", capacity=None, price="0.00", position=2
+    )
+    paid = order(workshop, "paid", tickets=[regular, regular], total="50.00")
+    paid.tickets.filter(pk=paid.tickets.first().pk).update(checked_in_at=timezone.now())
+    order(workshop, "paid", tickets=[regular], total="25.00")
+    order(workshop, "partly_refunded", tickets=[regular], total="50.00", refunded_amount="20.00")
+    order(workshop, "pending", tickets=[regular, regular], reserved_until=SOON, total="50.00")
+    order(workshop, "pending", tickets=[regular], reserved_until=PAST)
+    invoice = order(
+        workshop, "pending", tickets=[regular], method="invoice", code="INV00001", total="25.00"
+    )
+    order(workshop, "processing", tickets=[regular])
+    order(workshop, "cancelled", tickets=[regular])
+    order(workshop, "refunded", tickets=[regular], refunded_amount="25.00")
+    order(workshop, "paid", tickets=[community, community], method="free", total="0.00")
+    order(workshop, "paid", tickets=[], currency="USD", total="30.00")
+    return {"regular": regular, "community": community, "invoice": invoice}
+
+
+# -- Access ------------------------------------------------------------------------------------
+
+
+def test_dashboard_anonymous_redirected_to_sign_in(client, workshop):
+    response = client.get(DASHBOARD)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/organisers/"
+
+
+def test_dashboard_non_staff_refused(client, workshop):
+    client.force_login(UserFactory(username="attendee"))
+
+    response = client.get(DASHBOARD)
+
+    assert response.status_code == 403
+    assert "Organisers' dashboard" not in html_of(response)
+
+
+def test_dashboard_staff_sees_it_uncached(organiser_client, workshop):
+    response = organiser_client.get(DASHBOARD)
+
+    assert response.status_code == 200
+    assert "<h1>Organisers' dashboard</h1>" in html_of(response)
+    assert response["Cache-Control"] == "private, no-store"
+
+
+def test_dashboard_staff_not_superuser_allowed(client, workshop):
+    client.force_login(UserFactory(username="helper", is_staff=True))
+
+    assert client.get(DASHBOARD).status_code == 200
+
+
+def test_dashboard_without_workshop(organiser_client, db):
+    html = html_of(organiser_client.get(DASHBOARD))
+
+    assert "There is no workshop yet." in html
+
+
+def test_dashboard_links_check_in_and_schedule_check(organiser_client, workshop):
+    html = html_of(organiser_client.get(DASHBOARD))
+
+    assert '<a class="button" href="/organisers/check-in/">Check-in</a>' in html
+    assert '<a href="/admin/schedule/slot/check/">Schedule check</a>' in html
+
+
+def test_admin_index_links_organiser_pages(organiser_client, workshop):
+    html = html_of(organiser_client.get("/admin/"))
+
+    assert '<a href="/organisers/">Dashboard</a>' in html
+    assert '<a href="/organisers/check-in/">Check-in</a>' in html
+    assert '<a href="/admin/schedule/slot/check/">Schedule check</a>' in html
+    # Django's own index is still there.
+    assert 'class="app-tickets module' in html
+
+
+# -- Figures -----------------------------------------------------------------------------------
+
+
+def test_dashboard_ticket_figures(organiser_client, sales):
+    html = squash(html_of(organiser_client.get(DASHBOARD)))
+
+    regular, community = sales["regular"], sales["community"]
+    assert (
+        f'<th scope="row"><a href="/admin/tickets/tickettype/{regular.pk}/change/">Regular</a></th>'
+        " <td>10</td> <td>4</td> <td>4</td> <td>2</td> <td>1</td>"
+    ) in html
+    assert (
+        f'<a href="/admin/tickets/tickettype/{community.pk}/change/">Community</a></th>'
+        " <td>unlimited</td> <td>2</td> <td>0</td> <td>unlimited</td> <td>0</td>"
+    ) in html
+
+
+def test_dashboard_sold_reserved_left_match_the_shop(organiser_client, sales, client):
+    """The dashboard counts seats as the ticket page sells them."""
+    shop = html_of(client.get("/tickets/"))
+
+    assert '<p class="ticket-availability">2 left</p>' in shop
+
+
+def test_dashboard_revenue_per_currency(organiser_client, sales):
+    html = squash(html_of(organiser_client.get(DASHBOARD)))
+
+    # Paid 50 + 25, partly refunded 50 (20 back), refunded 25 (25 back), free 0.
+    assert (
+        '<th scope="row">EUR</th> <td>5</td> <td>150.00 EUR</td> <td>45.00 EUR</td>'
+        " <td>105.00 EUR</td>"
+    ) in html
+    assert (
+        '<th scope="row">USD</th> <td>1</td> <td>30.00 USD</td> <td>0.00 USD</td>'
+        " <td>30.00 USD</td>"
+    ) in html
+
+
+def test_dashboard_pending_invoices_link_to_admin(organiser_client, sales):
+    html = html_of(organiser_client.get(DASHBOARD))
+
+    invoice = sales["invoice"]
+    assert (
+        f'<a href="/admin/tickets/order/{invoice.pk}/change/">Order INV00001</a>: Ada Buyer, '
+        "1 ticket, 25.00 EUR, placed "
+    ) in html
+    assert html.count("/admin/tickets/order/") == 1
+
+
+def test_dashboard_orders_by_day_chart_and_table(organiser_client, workshop):
+    workshop.time_zone = "Europe/Berlin"
+    workshop.save()
+    day_one = [order(workshop, "paid"), order(workshop, "expired"), order(workshop, "paid")]
+    # 23:30 UTC on 2 November is already 3 November in Berlin.
+    late = [order(workshop, "paid")]
+    day_three = [order(workshop, "cancelled")]
+    on_day(day_one, dt.datetime(2030, 11, 2, 9, 0, tzinfo=dt.UTC))
+    on_day(late, dt.datetime(2030, 11, 2, 23, 30, tzinfo=dt.UTC))
+    on_day(day_three, dt.datetime(2030, 11, 5, 12, 0, tzinfo=dt.UTC))
+
+    html = squash(html_of(organiser_client.get(DASHBOARD)))
+
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td>(\d+)</td><td>(\d+)</td></tr>', html)
+    assert rows == [
+        ("Sat 2 Nov 2030", "3", "2"),
+        ("Sun 3 Nov 2030", "1", "1"),
+        ("Mon 4 Nov 2030", "0", "0"),
+        ("Tue 5 Nov 2030", "1", "0"),
+    ]
+    assert (
+        '<svg class="bar-chart" role="img" aria-labelledby="orders-chart-title orders-chart-desc"'
+    ) in html
+    assert (
+        "5 orders placed from 2 November 2030 to 5 November 2030, 3 of them paid; "
+        "at most 3 on one day."
+    ) in html
+    # Bars scale to the busiest day: 120 px for 3 orders, 80 px for the 2 paid of them.
+    assert '<rect class="bar-placed" x="2" y="0" width="10" height="120">' in html
+    assert '<rect class="bar-paid" x="2" y="40" width="10" height="80"/>' in html
+    assert '<rect class="bar-placed" x="30" y="120" width="10" height="0">' in html
+
+
+def test_dashboard_empty_workshop(organiser_client, workshop):
+    html = html_of(organiser_client.get(DASHBOARD))
+
+    assert "No ticket types yet." in html
+    assert "No paid orders yet." in html
+    assert "No orders yet." in html
+    assert "No invoice orders are waiting for payment." in html
+    assert "No problems found in the schedule." in html
+    assert "Every invited speaker has claimed their profile." in html
+
+
+def test_dashboard_schedule_problems(organiser_client, workshop):
+    SlotFactory(workshop=workshop, talk=TalkFactory(title="Draft talk", published=False))
+    TalkFactory(title="Lost talk", published=True)
+
+    html = html_of(organiser_client.get(DASHBOARD))
+
+    assert "2 problems;" in html
+    assert "<strong>Unpublished talk in the schedule:</strong>" in html
+    assert (
+        "<strong>Published talk not scheduled:</strong> “Lost talk” is published but has no slot."
+    ) in html
+
+
+def test_dashboard_unclaimed_invitations(organiser_client, workshop):
+    waiting = SpeakerFactory(name="Wanda Waiting", slug="wanda")
+    speaker_services.invite_speaker(speaker=waiting, email="wanda@example.org")
+    late = SpeakerFactory(name="Liam Late", slug="liam")
+    expired, _ = speaker_services.invite_speaker(speaker=late, email="liam@example.org")
+    Invitation.objects.filter(pk=expired.pk).update(
+        expires_at=dt.datetime(2025, 1, 5, tzinfo=dt.UTC)
+    )
+    claimed = SpeakerFactory(name="Cleo Claimed", slug="cleo")
+    invitation, _ = speaker_services.invite_speaker(speaker=claimed, email="cleo@example.org")
+    Invitation.objects.filter(pk=invitation.pk).update(claimed_at=timezone.now())
+    withdrawn = SpeakerFactory(name="Will Withdrawn", slug="will")
+    invitation, _ = speaker_services.invite_speaker(speaker=withdrawn, email="will@example.org")
+    Invitation.objects.filter(pk=invitation.pk).update(withdrawn_at=timezone.now())
+
+    html = html_of(organiser_client.get(DASHBOARD))
+
+    section = html.split('id="panel-invitations"')[1].split("</section>")[0]
+    names = re.findall(r'change/">([^<]+)</a>', section)
+    assert names == ["Liam Late", "Wanda Waiting"]
+    assert "(liam@example.org): expired 5 January 2025, send it again" in section
+    assert "(wanda@example.org): sent " in section
+
+
+# -- Queries and HTML --------------------------------------------------------------------------
+
+
+def make_everything(workshop, size):
+    for number in range(size):
+        ticket_type = TicketTypeFactory(workshop=workshop, name=f"Type {number}")
+        order(workshop, "paid", tickets=[ticket_type, ticket_type])
+        order(workshop, "pending", tickets=[ticket_type], method="invoice")
+        order(workshop, "paid", currency=["EUR", "USD", "GBP"][number % 3])
+        speaker = SpeakerFactory()
+        speaker_services.invite_speaker(speaker=speaker, email=f"s{number}@example.org")
+        talk = TalkFactory(speakers=[speaker], published=number % 2 == 0)
+        SlotFactory(
+            workshop=workshop,
+            talk=talk,
+            start=workshop.starts_at + dt.timedelta(minutes=40 * number),
+        )
+
+
+@pytest.mark.parametrize("size", [1, 7])
+def test_dashboard_query_count_constant(
+    organiser_client, workshop, django_assert_num_queries, size
+):
+    make_everything(workshop, size)
+
+    # Session, user, workshop, types, revenue, orders by day, invoices, 4 for the schedule
+    # check, invitations, footer pages.
+    with django_assert_num_queries(13):
+        response = organiser_client.get(DASHBOARD)
+
+    assert html_of(response).count('href="/admin/speakers/invitation/') == size
+
+
+def test_dashboard_valid_html_without_inline_code(organiser_client, sales):
+    SlotFactory(talk=TalkFactory(published=False))
+    speaker_services.invite_speaker(speaker=SpeakerFactory(), email="s@example.org")
+    documents = {
+        "dashboard": html_of(organiser_client.get(DASHBOARD)),
+        "admin-index": html_of(organiser_client.get("/admin/")),
+    }
+
+    assert inline_code(documents["dashboard"]) == []
+    assert duplicate_ids(documents["dashboard"]) == []
+    if reason := checkers.vnu_missing_reason():
+        pytest.skip(reason)
+    errors = checkers.html_errors(checkers.validate_html(documents)["dashboard"])
+    assert errors == []
