@@ -1,23 +1,24 @@
-import hashlib
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.cache import get_conditional_response
-from django.utils.http import http_date
 from django.views.decorators.http import require_http_methods, require_safe
 
 from schedule import exports, services
-from schedule.display import build_days, choose_zone, zone_label
+from schedule.display import SESSION_KEY, build_days, choose_zone, zone_label
 from schedule.forms import TalkLinkFormSet, TalkSpeakerForm
 from schedule.models import Talk
+from workshop.cache import cache_public_page
 from workshop.current import current_workshop
 from workshop.models import time_zone_names
+
+
+def _chosen_zone(request):
+    """Return what the page's times depend on besides the address: the zone kept in the session."""
+    return request.session.get(SESSION_KEY, "")
 
 
 def _zone_context(request, workshop):
@@ -42,6 +43,7 @@ def _my_talks(request):
 
 
 @require_safe
+@cache_public_page(vary=_chosen_zone)
 def talk_list(request):
     """List the published talks with their speakers, time and room."""
     workshop = current_workshop(request)
@@ -74,6 +76,7 @@ def _may_edit(user, talk):
 
 
 @require_safe
+@cache_public_page(vary=_chosen_zone)
 def talk_detail(request, slug):
     """Show one talk: abstract, speakers, time and room, links, and its calendar file."""
     workshop = current_workshop(request)
@@ -110,6 +113,7 @@ def talk_edit(request, slug):
 
 
 @require_safe
+@cache_public_page(vary=_chosen_zone)
 def schedule(request):
     """Show the programme as a grid of rooms by time, one section per day."""
     workshop = current_workshop(request)
@@ -124,19 +128,9 @@ def schedule(request):
 
 
 def _export(request, body, content_type, name):
-    """Answer an export with ETag, Last-Modified, 304 when unchanged, and open CORS."""
-    etag = f'"{hashlib.sha256(body).hexdigest()[:40]}"'
-    # Last-Modified is when this exact content was first served: deletions change it too.
-    key = f"schedule:export:{name}:{etag}"
-    cache.add(key, int(timezone.now().timestamp()), timeout=None)
-    last_modified = cache.get(key) or int(timezone.now().timestamp())
-    response = get_conditional_response(request, etag=etag, last_modified=last_modified)
-    if response is None:
-        response = HttpResponse(body, content_type=content_type)
-        response["Content-Disposition"] = f'inline; filename="{name}"'
-    response["ETag"] = etag
-    response["Last-Modified"] = http_date(last_modified)
-    response["Cache-Control"] = "no-cache"
+    """Answer an export with open CORS; cache_public_page adds ETag, Last-Modified and 304."""
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="{name}"'
     response["Access-Control-Allow-Origin"] = "*"
     return response
 
@@ -150,6 +144,7 @@ def _programme_or_404(request):
 
 
 @require_safe
+@cache_public_page()
 def schedule_ics(request):
     """Serve the whole programme as an iCalendar file."""
     workshop, slots, _rooms = _programme_or_404(request)
@@ -158,6 +153,7 @@ def schedule_ics(request):
 
 
 @require_safe
+@cache_public_page()
 def schedule_xml(request):
     """Serve the programme as frab / c3voc schedule XML."""
     workshop, slots, rooms = _programme_or_404(request)
@@ -166,6 +162,7 @@ def schedule_xml(request):
 
 
 @require_safe
+@cache_public_page()
 def schedule_json(request):
     """Serve the programme as frab / c3voc schedule JSON."""
     workshop, slots, rooms = _programme_or_404(request)
@@ -174,6 +171,7 @@ def schedule_json(request):
 
 
 @require_safe
+@cache_public_page()
 def talk_ics(request, slug):
     """Serve one scheduled, published talk as an iCalendar file."""
     talk = get_object_or_404(Talk.objects.published().with_schedule(), slug=slug)

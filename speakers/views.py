@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.generic import DetailView, ListView
@@ -14,10 +15,12 @@ from speakers import photos, services
 from speakers.adapter import INVITATION_SESSION_KEY
 from speakers.forms import SpeakerProfileForm
 from speakers.models import Speaker
+from workshop.cache import cache_public_page
 from workshop.ratelimit import limit
 from workshop.uploads import handles_own_upload_limit
 
 
+@method_decorator(cache_public_page(), name="dispatch")
 class SpeakerListView(ListView):
     """List the published speakers with their published talks."""
 
@@ -28,6 +31,7 @@ class SpeakerListView(ListView):
         return Speaker.objects.published().with_public_talks()
 
 
+@method_decorator(cache_public_page(), name="dispatch")
 class SpeakerDetailView(DetailView):
     """Show a published speaker's profile and talks."""
 

@@ -1,6 +1,20 @@
 import pytest
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 
 from tests.factories import UserFactory, WorkshopFactory
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_cache():
+    """Start each test without pages cached by another (its query counts assume none)."""
+    if isinstance(caches["default"], LocMemCache):
+        cache.clear()
+    else:
+        # Never flush a shared Redis: new versions make every stored page unreachable.
+        from workshop.cache import forget_cached_pages
+
+        forget_cached_pages()
 
 
 @pytest.fixture

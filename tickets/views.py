@@ -20,6 +20,7 @@ from tickets.forms import AttendeeForm, CheckoutForm, ResendLinksForm
 from tickets.models import Order, TicketType
 from tickets.qr import checkin_url, qr_svg
 from workshop import ratelimit
+from workshop.cache import CONTENT, TICKETS, cache_public_page
 from workshop.current import current_workshop
 from workshop.ratelimit import rate_limited
 from workshop.security import private_page, secret_matches
@@ -28,6 +29,9 @@ from workshop.views import coming_soon
 logger = logging.getLogger(__name__)
 
 
+# Orders bump the tickets version, so "N left" is exact; the short lifetime bounds what changes
+# with the clock alone (reservations running out, a sale window opening or closing).
+@cache_public_page(scopes=(CONTENT, TICKETS), timeout=5)
 def ticket_list(request):
     """List the ticket types with what is left, and let the buyer choose quantities."""
     workshop = current_workshop(request)

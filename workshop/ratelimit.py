@@ -7,6 +7,7 @@ Counters live in the cache (Redis in production, so every worker shares them). C
 
 import hashlib
 import ipaddress
+import logging
 import math
 import re
 import time
@@ -17,6 +18,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.shortcuts import render
+
+logger = logging.getLogger(__name__)
 
 RATE_PATTERN = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -78,17 +81,25 @@ def hit(*, scope, per, identity, rate, now=None):
     # Hashed so that e-mail addresses and IPs are not kept readable in the cache.
     digest = hashlib.sha256(f"{per}:{identity}".encode()).hexdigest()[:32]
     cache_key = f"ratelimit:{scope}:{per}:{digest}:{rate.seconds}:{window}"
-    # add() only sets a missing key, so every worker counts from the same start.
-    cache.add(cache_key, 0, timeout=rate.seconds + 1)
     try:
-        count = cache.incr(cache_key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(cache_key, 1, timeout=rate.seconds + 1)
-        count = 1
+        count = _count(cache_key, rate)
+    except Exception as error:  # any backend error (Redis down): let the request through
+        logger.warning("Rate limit %s not counted: cache unavailable (%s).", scope, error)
+        return None
     if count <= rate.count:
         return None
     retry_after = max(1, math.ceil((window + 1) * rate.seconds - now))
     return Exceeded(scope=scope, per=per, retry_after=retry_after)
+
+
+def _count(cache_key, rate):
+    # add() only sets a missing key, so every worker counts from the same start.
+    cache.add(cache_key, 0, timeout=rate.seconds + 1)
+    try:
+        return cache.incr(cache_key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(cache_key, 1, timeout=rate.seconds + 1)
+        return 1
 
 
 def check(request, scope, *, per_ip=None, per_key=None, key=None):

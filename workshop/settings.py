@@ -163,10 +163,18 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "workshop"),
+            # A Redis that is down or unreachable costs a request at most this long: pages then
+            # render uncached (workshop/cache.py) and rate limits let requests through.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Seconds a rendered public page may live in the cache (0: render every request). Changes bump
+# a content version and show at once; the lifetime bounds only what changes with the clock.
+PUBLIC_PAGE_CACHE_SECONDS = env_int("PUBLIC_PAGE_CACHE_SECONDS", 60)
+# Sessions live in the database, so any app server can answer any request.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # E-mail: printed to the console unless an SMTP host is given.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
@@ -202,6 +210,28 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Uploads on S3-compatible storage, shared by every app server (docs/deploy.md), when a bucket
+# is named; needs `pip install django-storages[s3]`. Credentials come from the usual
+# AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables, read by boto3.
+MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET", "")
+if MEDIA_S3_BUCKET:
+    try:
+        import storages  # noqa: F401
+    except ImportError:
+        stop("MEDIA_S3_BUCKET is set but django-storages is not installed.")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("MEDIA_S3_REGION") or None,
+            "custom_domain": os.environ.get("MEDIA_S3_CUSTOM_DOMAIN") or None,
+            "location": os.environ.get("MEDIA_S3_PREFIX", "media"),
+            # Photos and logos are public; plain addresses let browsers and proxies cache them.
+            "querystring_auth": False,
+            "file_overwrite": False,
+        },
+    }
 # Outside production whitenoise serves files straight from the source folders.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG

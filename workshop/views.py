@@ -1,10 +1,12 @@
 from django.http import Http404
 from django.shortcuts import render
 
+from workshop.cache import cache_public_page
 from workshop.current import current_workshop
 from workshop.models import Page
 
 
+@cache_public_page()
 def home(request):
     """Show the workshop: what it is, when, and where to go next."""
     workshop = current_workshop(request)
@@ -16,6 +18,7 @@ def home(request):
 PLACEHOLDER_PAGES = {"resources": "Resources"}
 
 
+@cache_public_page()
 def page_detail(request, slug):
     """Show a published organiser page such as resources or the code of conduct."""
     page = Page.objects.published().filter(slug=slug).first()

@@ -1,0 +1,233 @@
+"""Cache rendered public pages and exports, keyed by content versions that every change bumps.
+
+A version is a random token and the time it was made, kept in Django's cache (Redis with
+``REDIS_URL``, so every app server sees the same one). Each app connects its own models in
+``<app>/signals.py``: any save, delete or many-to-many change stores a new version, so the next
+request on any server misses the old entries and renders afresh. Nothing needs deleting; stale
+entries simply expire.
+
+Two scopes keep a ticket rush from emptying the whole cache: ``content`` (workshop, pages,
+supporters, speakers, talks, links, rooms, slots) and ``tickets`` (ticket types, vouchers, orders,
+tickets: what is left to buy). A page names the scopes it shows.
+
+The cache is an optimisation only: when it fails (Redis down) pages render uncached and a
+warning is logged once per request.
+"""
+
+import hashlib
+import logging
+import secrets
+import time
+from functools import partial, wraps
+
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http import HttpResponse
+from django.utils.cache import (
+    add_never_cache_headers,
+    get_conditional_response,
+    patch_cache_control,
+    patch_vary_headers,
+)
+from django.utils.http import http_date
+
+logger = logging.getLogger(__name__)
+
+CONTENT = "content"
+TICKETS = "tickets"
+VERSION_KEY = "public-pages:version:{scope}"
+PAGE_KEY = "public-pages:page:{digest}"
+# Set for each answer, never replayed from a stored page.
+PER_ANSWER_HEADERS = {"set-cookie", "vary", "etag", "last-modified", "cache-control", "expires"}
+
+
+def _new_version():
+    return (secrets.token_hex(8), time.time())
+
+
+def _store_version(scope):
+    try:
+        cache.set(VERSION_KEY.format(scope=scope), _new_version(), timeout=None)
+    except Exception:  # any backend error: the cache is an optimisation only
+        logger.warning("Could not bump the %s version of cached pages.", scope, exc_info=True)
+
+
+def bump_content_version(scope=CONTENT):
+    """Make every cached page showing ``scope`` stale, now and again once the change commits.
+
+    The first bump serves reads later in the same transaction; the second one makes sure no
+    server keeps what it rendered between the first bump and the commit (the old data) under
+    the new version.
+    """
+    _store_version(scope)
+    transaction.on_commit(partial(_store_version, scope))
+
+
+def forget_cached_pages():
+    """Make every stored page unreachable at once (new versions of all scopes)."""
+    for scope in (CONTENT, TICKETS):
+        _store_version(scope)
+
+
+def _bump_on_save(sender, scope, **kwargs):
+    bump_content_version(scope)
+
+
+def _bump_on_m2m(sender, scope, action, **kwargs):
+    if action in {"post_add", "post_remove", "post_clear"}:
+        bump_content_version(scope)
+
+
+def watch_models(*models, scope=CONTENT):
+    """Bump ``scope`` whenever one of ``models`` (or its many-to-many links) changes."""
+    for model in models:
+        uid = f"public-pages:{model._meta.label}"
+        on_save = partial(_bump_on_save, scope=scope)
+        post_save.connect(on_save, sender=model, weak=False, dispatch_uid=uid)
+        post_delete.connect(on_save, sender=model, weak=False, dispatch_uid=uid)
+        for field in model._meta.local_many_to_many:
+            through = field.remote_field.through
+            on_m2m = partial(_bump_on_m2m, scope=scope)
+            m2m_changed.connect(on_m2m, sender=through, weak=False, dispatch_uid=uid)
+
+
+def content_versions(scopes):
+    """Return the (token, time) of each scope, making a version where none is stored yet."""
+    keys = [VERSION_KEY.format(scope=scope) for scope in scopes]
+    found = cache.get_many(keys)
+    if len(found) < len(keys):
+        for key in set(keys) - set(found):
+            cache.add(key, _new_version(), timeout=None)
+        found = cache.get_many(keys)
+    return [found[key] for key in keys]
+
+
+def _warn_once(request, error):
+    if not getattr(request, "_page_cache_warned", False):
+        request._page_cache_warned = True
+        logger.warning(
+            "Page cache unavailable (%s: %s); serving %s uncached.",
+            type(error).__name__,
+            error,
+            request.path,
+        )
+
+
+def _may_serve_cached(request):
+    """Return whether this request may get, and fill, the shared copy of a page."""
+    if request.method not in {"GET", "HEAD"}:
+        return False
+    # The header shows a signed-in person's name; messages belong to one visitor.
+    return not request.user.is_authenticated and not len(get_messages(request))
+
+
+def _may_store(request, response):
+    """Return whether a rendered answer is the same for every anonymous visitor."""
+    session = getattr(request, "session", None)
+    storage = getattr(request, "_messages", None)
+    cache_control = response.get("Cache-Control", "")
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")  # a CSRF token was used
+        and not (session is not None and session.modified)
+        and not (storage is not None and (storage.used or storage.added_new))
+        and "private" not in cache_control
+        and "no-store" not in cache_control
+    )
+
+
+def _page_key(request, versions, variant):
+    tokens = ",".join(token for token, _made in versions)
+    # The absolute address covers scheme and host; the variant covers the session's choices.
+    text = f"{tokens}|{request.build_absolute_uri()}|{variant}"
+    return PAGE_KEY.format(digest=hashlib.sha256(text.encode()).hexdigest())
+
+
+def _entry_of(response, versions):
+    headers = [(k, v) for k, v in response.items() if k.lower() not in PER_ANSWER_HEADERS]
+    return {
+        "content": response.content,
+        "headers": headers,
+        "etag": f'"{hashlib.sha256(response.content).hexdigest()[:40]}"',
+        "last_modified": int(max(made for _token, made in versions)) if versions else None,
+    }
+
+
+def _answer(request, entry, *, varies_on_session):
+    """Answer from a stored page: 304 when the client's copy is current, else the page."""
+    response = get_conditional_response(
+        request, etag=entry["etag"], last_modified=entry["last_modified"]
+    )
+    if response is None:
+        response = HttpResponse(entry["content"])
+        for name, value in entry["headers"]:
+            response[name] = value
+    response["ETag"] = entry["etag"]
+    if entry["last_modified"] is not None:
+        response["Last-Modified"] = http_date(entry["last_modified"])
+    # Shared caches may keep a page only when it does not depend on the visitor's session.
+    session = getattr(request, "session", None)
+    private = varies_on_session and session is not None and session.session_key is not None
+    visibility = {"private": True} if private else {"public": True}
+    patch_cache_control(response, **visibility, max_age=0, must_revalidate=True)
+    if varies_on_session:
+        patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+def cache_public_page(*, scopes=(CONTENT,), vary=None, timeout=None):
+    """Serve a public GET view from the shared cache, with ETag, Last-Modified and 304.
+
+    ``scopes``: the content versions the page shows; ``vary``: a function of the request
+    returning what else the page depends on (such as the visitor's chosen time zone, kept in
+    the session); ``timeout``: seconds a copy may live, bounding what depends on the clock
+    alone (what is on now, a sale window opening). Signed-in visitors, visitors with messages,
+    answers that set cookies or use CSRF, and anything but 200 are never stored.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not _may_serve_cached(request):
+                response = view(request, *args, **kwargs)
+                if "Cache-Control" not in response:
+                    add_never_cache_headers(response)
+                return response
+            seconds = settings.PUBLIC_PAGE_CACHE_SECONDS
+            seconds = seconds if timeout is None else min(timeout, seconds)
+            variant = vary(request) if vary else ""
+            key, versions = None, []
+            try:
+                versions = content_versions(scopes)
+                key = _page_key(request, versions, variant)
+                entry = cache.get(key) if seconds else None
+            except Exception as error:  # any backend error: render uncached
+                _warn_once(request, error)
+                entry = None
+            if entry is not None:
+                return _answer(request, entry, varies_on_session=vary is not None)
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                # Rendering is what uses CSRF tokens and messages: look after it, not before.
+                response.render()
+            if not _may_store(request, response):
+                if "Cache-Control" not in response:
+                    add_never_cache_headers(response)
+                return response
+            entry = _entry_of(response, versions)
+            if key is not None and seconds:
+                try:
+                    cache.set(key, entry, timeout=seconds)
+                except Exception as error:
+                    _warn_once(request, error)
+            return _answer(request, entry, varies_on_session=vary is not None)
+
+        wrapper.caches_public_page = True
+        return wrapper
+
+    return decorator
