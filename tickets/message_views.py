@@ -140,13 +140,13 @@ def message_preview(request, pk):
     message = message_of(request, pk)
     if message.status != AttendeeMessage.Status.DRAFT:
         return redirect("tickets:message_detail", pk=message.pk)
-    recipients = mailing.recipients_of(message)
+    chosen_types = list(message.ticket_types.all())
     context = {
         "message": message,
         "body_html": render_markdown(message.body),
         "text": mailing.build_email(message=message, email="preview@example.org").body,
-        "recipients": recipients,
-        "chosen_types": list(message.ticket_types.all()),
+        "recipients": mailing.find_recipients(workshop=message.workshop, ticket_types=chosen_types),
+        "chosen_types": chosen_types,
     }
     return render(request, "tickets/messages/preview.html", context)
 

@@ -475,3 +475,23 @@ def test_admin_shows_messages_read_only(organiser_client, workshop, regular, out
     assert "ada@example.org" in page.content.decode()
     assert 'name="_save"' not in page.content.decode()
     assert organiser_client.get("/admin/tickets/attendeemessage/add/").status_code == 403
+
+
+def test_admin_index_links_to_messages(organiser_client, workshop):
+    html = organiser_client.get("/admin/").content.decode()
+
+    assert f'<a href="{LIST}">Messages to attendees</a>' in html
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_message_preview_query_count(
+    organiser_client, workshop, regular, django_assert_num_queries, count
+):
+    for n in range(count):
+        holder(regular, f"person{n}@example.org", f"Person {n}")
+    message = draft(workshop, types=[regular])
+
+    with django_assert_num_queries(7):
+        response = organiser_client.get(f"{LIST}{message.pk}/preview/")
+
+    assert f"<h2>Recipients ({count})</h2>" in response.content.decode()
