@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from schedule.models import Slot, Talk, slot_errors
+from workshop.cache import bump_content_version
 from workshop.models import Workshop
 
 
@@ -70,6 +71,8 @@ def swap_talks(*, first, second):
     Slot.objects.filter(pk=first.pk).update(talk=None)
     Slot.objects.filter(pk=second.pk).update(talk=first_talk, updated_at=timezone.now())
     Slot.objects.filter(pk=first.pk).update(talk=second_talk, updated_at=timezone.now())
+    # update() sends no signals: make the cached schedule pages stale here.
+    bump_content_version()
     for slot in (first, second):
         slot.refresh_from_db()
         errors = slot_errors(slot)

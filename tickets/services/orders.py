@@ -25,6 +25,7 @@ from tickets.models import (
     random_code,
 )
 from tickets.services import invoices
+from workshop.cache import TICKETS, bump_content_version
 from tickets.services.seatcap import hash_client, lock_buyer, seat_cap_problem
 
 logger = logging.getLogger(__name__)
@@ -373,6 +374,8 @@ def save_order(workshop, quote, method, buyer, attendees, user, now):
                 )
             )
     Ticket.objects.bulk_create(tickets)
+    # bulk_create sends no signals: make the cached ticket page ("N left") stale here.
+    bump_content_version(TICKETS)
     log(order, "", Status.PENDING, f"Order created ({order.get_payment_method_display()}).")
     if method == Method.FREE:
         set_status(order, Status.PAID, "Free order confirmed.", paid=True)
