@@ -163,6 +163,7 @@ def message_detail(request, pk):
         "body_html": render_markdown(message.body),
         "deliveries": deliveries,
         "failed_count": sum(d.status == Delivery.FAILED for d in deliveries),
+        "waiting_count": sum(d.status == Delivery.PENDING for d in deliveries),
         "sent_count": sum(d.status == Delivery.SENT for d in deliveries),
         "chosen_types": list(message.ticket_types.all()),
     }
@@ -220,7 +221,14 @@ def message_retry(request, pk):
 
 
 def report_outcome(request, outcome):
-    if outcome.failed:
+    if outcome.waiting:
+        messages.warning(
+            request,
+            f"Sent {outcome.sent}; the mail server could not be reached, so {outcome.failed} "
+            f"failed and {outcome.waiting} are waiting. Retry them when it works again "
+            "(the send_pending_messages job also does).",
+        )
+    elif outcome.failed:
         messages.warning(
             request,
             f"Sent {outcome.sent}; {outcome.failed} could not be sent. "

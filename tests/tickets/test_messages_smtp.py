@@ -163,15 +163,23 @@ def test_smtp_failure_in_the_middle_recorded_then_retried_once(
     assert len(smtp_server.received) == 5
 
 
-def test_smtp_server_down_then_command_sends_each_once(smtp_port, handler, message):
-    outcome = mailing.send_message(message=message)
+def test_smtp_server_down_stops_early_then_command_sends_each_once(
+    organiser_client, smtp_port, handler, message
+):
+    response = organiser_client.post(
+        f"/organisers/messages/{message.pk}/send/", {"recipient_count": "5"}, follow=True
+    )
 
-    assert outcome == mailing.Outcome(sent=0, failed=5)
-    errors = {d.last_error for d in message.deliveries.all()}
+    # Three connection failures in a row: the rest wait instead of each timing out.
+    assert [d.status for d in message.deliveries.all()] == ["failed"] * 3 + ["pending"] * 2
+    errors = {d.last_error for d in message.deliveries.filter(status="failed")}
     assert len(errors) == 1
     assert errors.pop().startswith("ConnectionRefusedError:")
+    html = response.content.decode()
+    assert "the mail server could not be reached, so 3 failed and 2 are waiting" in html
+    assert "Retry the 3 failed and send the 2 waiting</button>" in html
     message.refresh_from_db()
-    assert message.status == AttendeeMessage.Status.FAILED
+    assert message.status == AttendeeMessage.Status.SENDING
 
     controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
     controller.start()
@@ -182,9 +190,24 @@ def test_smtp_server_down_then_command_sends_each_once(smtp_port, handler, messa
         controller.stop()
 
     assert handler.count_by_address() == {f"{name}@example.org": 1 for name in PEOPLE}
-    assert set(message.deliveries.values_list("status", "attempts")) == {("sent", 2)}
+    assert list(message.deliveries.values_list("status", "attempts")) == [
+        ("sent", 2),
+        ("sent", 2),
+        ("sent", 2),
+        ("sent", 1),
+        ("sent", 1),
+    ]
     message.refresh_from_db()
     assert message.status == AttendeeMessage.Status.SENT
+
+
+def test_a_failing_recipient_does_not_stop_the_others(smtp_server, message):
+    smtp_server.refuse.update({"ada@example.org", "bob@example.org", "carol@example.org"})
+
+    outcome = mailing.send_message(message=message)
+
+    assert outcome == mailing.Outcome(sent=2, failed=3, waiting=0)
+    assert smtp_server.count_by_address() == {"dave@example.org": 1, "erin@example.org": 1}
 
 
 def test_command_stops_retrying_after_max_attempts(smtp_server, message):

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 Delivery = MessageDelivery.Status
 MAX_ERROR_LENGTH = 1000
+MAX_SERVER_FAILURES = 3
 
 
 class MessageError(Exception):
@@ -45,6 +46,7 @@ class Recipient:
 class Outcome:
     sent: int
     failed: int
+    waiting: int = 0
 
 
 def find_recipients(*, workshop, ticket_types=()):
@@ -166,11 +168,16 @@ def retry_failed(*, message, max_attempts=None):
 
 
 def deliver_pending(*, message):
-    """Send each pending delivery of ``message`` once, over one SMTP connection when possible."""
+    """Send each pending delivery of ``message`` once, over one SMTP connection when possible.
+
+    After ``MAX_SERVER_FAILURES`` failures in a row that say the server itself is unreachable,
+    stop and leave the rest pending: trying each would only hold the organiser's request for
+    a timeout per attendee. A retry or ``send_pending_messages`` sends them later.
+    """
     connection = get_connection()
-    sent = failed = 0
+    sent = failed = server_failures = 0
     try:
-        while (delivery := claim_next(message)) is not None:
+        while server_failures < MAX_SERVER_FAILURES and (delivery := claim_next(message)):
             try:
                 connection.open()
                 mail = build_email(message=message, email=delivery.email, name=delivery.name)
@@ -178,17 +185,32 @@ def deliver_pending(*, message):
                 mail.send()
             except Exception as error:  # noqa: BLE001 - recorded on the delivery, retried later
                 failed += 1
+                server_failures = server_failures + 1 if server_unreachable(error) else 0
                 record_failure(delivery, error)
                 close_quietly(connection)
             else:
                 sent += 1
+                server_failures = 0
                 MessageDelivery.objects.filter(pk=delivery.pk, status=Delivery.SENDING).update(
                     status=Delivery.SENT, sent_at=timezone.now(), last_error=""
                 )
     finally:
         close_quietly(connection)
         update_status(message)
-    return Outcome(sent=sent, failed=failed)
+    waiting = 0
+    if server_failures >= MAX_SERVER_FAILURES:
+        waiting = message.deliveries.filter(status=Delivery.PENDING).count()
+    return Outcome(sent=sent, failed=failed, waiting=waiting)
+
+
+def server_unreachable(error):
+    """Return whether ``error`` concerns the mail server rather than this one message."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code == 421  # "service not available, closing channel"
+    if isinstance(error, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return True
+    # smtplib's errors are OSErrors too; the rest (refused, reset, timeout, DNS) are the network.
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
 
 
 def claim_next(message):
