@@ -3,12 +3,18 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from workshop import organisers, views
+from workshop import organisers, privacy, views
 
 workshop_patterns = [
     path("", views.home, name="home"),
     # Pages are matched last so that every app's own URLs win.
     path("<slug:slug>/", views.page_detail, name="page"),
+]
+
+privacy_patterns = [
+    path("", privacy.data_overview, name="data"),
+    path("export/", privacy.data_export, name="data_export"),
+    path("delete/", privacy.data_delete, name="data_delete"),
 ]
 
 organiser_patterns = [
@@ -18,6 +24,7 @@ organiser_patterns = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("organisers/", include((organiser_patterns, "organisers"))),
+    path("accounts/data/", include((privacy_patterns, "privacy"))),
     path("accounts/", include("allauth.urls")),
     path("", include("speakers.urls")),
     path("", include("schedule.urls")),
