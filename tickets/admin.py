@@ -1,12 +1,16 @@
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from tickets import exports, payments, services
+from tickets.invoices import invoice_response
 from tickets.models import (
     AttendeeMessage,
+    Invoice,
     MessageDelivery,
     Order,
     OrderEvent,
@@ -15,6 +19,8 @@ from tickets.models import (
     TicketType,
     Voucher,
 )
+from tickets.services import invoices
+from workshop.security import private_page
 from workshop.spreadsheets import (
     SpreadsheetExportMixin,
     bad_filters_response,
@@ -161,6 +167,7 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
         "cancel",
         "refund",
         "resend_confirmation",
+        "issue_invoice",
         export_selected_csv,
         export_selected_xlsx,
     ]
@@ -184,8 +191,17 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
         "user",
+        "invoice_link",
     ]
-    fields = ["buyer_name", "buyer_email", "invoice_details", *readonly_fields]
+    fields = [
+        "buyer_name",
+        "buyer_email",
+        "billing_name",
+        "invoice_details",
+        "vat_number",
+        "po_number",
+        *readonly_fields,
+    ]
 
     def has_add_permission(self, request):
         # Orders are made by the shop so that capacity and prices are always checked.
@@ -216,6 +232,58 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
             services.resend_confirmation(order=order)
             self.log_change(request, order, "Confirmation e-mail sent again (admin action).")
         self.message_user(request, f"Sent {queryset.count()} confirmation e-mails.")
+
+    @admin.action(description="Issue invoices for the selected orders")
+    def issue_invoice(self, request, queryset):
+        for order in queryset:
+            invoice = invoices.issue_invoice(order=order)
+            if invoice is None:
+                self.message_user(
+                    request,
+                    f"Order {order.code} gets no invoice: only paid orders and invoice orders "
+                    "with a price do.",
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(request, f"Order {order.code} has invoice {invoice.number}.")
+
+    @admin.display(description="invoice")
+    def invoice_link(self, order):
+        invoice = Invoice.objects.filter(order=order).first()
+        if invoice is None:
+            return "None (paid orders and invoice orders with a price get one)"
+        return format_html(
+            '<a href="{}">{}</a> (<a href="{}">PDF</a>)',
+            reverse("admin:tickets_order_invoice", args=[order.pk]),
+            invoice.number,
+            reverse("admin:tickets_order_invoice_pdf", args=[order.pk]),
+        )
+
+    def get_urls(self):
+        page = self.admin_site.admin_view(self.invoice_view)
+        return [
+            path("<path:object_id>/invoice/", page, name="tickets_order_invoice"),
+            path(
+                "<path:object_id>/invoice.pdf",
+                page,
+                {"pdf": True},
+                name="tickets_order_invoice_pdf",
+            ),
+            *super().get_urls(),
+        ]
+
+    def invoice_view(self, request, object_id, pdf=False):
+        """Show or download an order's invoice for organisers."""
+        order = self.get_object(request, object_id)
+        if order is None:
+            raise Http404("No such order.")
+        if not self.has_view_permission(request, order):
+            raise PermissionDenied
+        links = {
+            "pdf_url": reverse("admin:tickets_order_invoice_pdf", args=[order.pk]),
+            "back_url": reverse("admin:tickets_order_change", args=[order.pk]),
+        }
+        return private_page(invoice_response)(request, order, pdf=pdf, links=links)
 
 
 @admin.register(Ticket)
@@ -281,6 +349,24 @@ class TicketAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
         badges = reverse("admin:tickets_ticket_badges") + filter_query(request)
         return [*super().spreadsheet_links(request), ("Name badges", badges)]
 
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    """Issued invoices, read only: they are snapshots and are never edited."""
+
+    list_display = ["number", "order", "buyer_name", "total", "currency", "issued_on"]
+    list_select_related = ["order"]
+    search_fields = ["number", "order__code", "buyer_name", "buyer_email"]
+    date_hierarchy = "issued_on"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(StripeEvent)

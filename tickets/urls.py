@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import checkin_views, message_views, views
+from tickets import checkin_views, invoices, message_views, views
 
 app_name = "tickets"
 
@@ -11,6 +11,20 @@ urlpatterns = [
     path("tickets/resend/", views.resend_links, name="resend_links"),
     path("tickets/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
     path("orders/<str:code>/<str:secret>/", views.order_detail, name="order_detail"),
+    path("orders/<str:code>/<str:secret>/invoice/", invoices.invoice_page, name="invoice"),
+    path(
+        "orders/<str:code>/<str:secret>/invoice.pdf",
+        invoices.invoice_page,
+        {"pdf": True},
+        name="invoice_pdf",
+    ),
+    path("tickets/mine/<str:code>/invoice/", invoices.my_invoice, name="my_invoice"),
+    path(
+        "tickets/mine/<str:code>/invoice.pdf",
+        invoices.my_invoice,
+        {"pdf": True},
+        name="my_invoice_pdf",
+    ),
     path("organisers/check-in/", checkin_views.search, name="checkin"),
     path("organisers/check-in/<str:code>/", checkin_views.ticket_page, name="checkin_ticket"),
     path("organisers/check-in/<str:code>/check-in/", checkin_views.check_in, name="checkin_do"),

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from tickets import payments, services
 from tickets.forms import AttendeeForm, CheckoutForm, ResendLinksForm
-from tickets.models import Order, TicketType
+from tickets.models import Invoice, Order, TicketType
 from tickets.qr import checkin_url, qr_svg
 from workshop import ratelimit
 from workshop.cache import CONTENT, TICKETS, cache_public_page
@@ -153,10 +153,17 @@ def place_order(request, workshop, form, context):
 
 
 def get_order(code, secret):
-    order = Order.objects.select_related("workshop").filter(code=code).first()
+    order = Order.objects.select_related("workshop", "invoice").filter(code=code).first()
     if order is None or not secret_matches(secret, order.secret):
         raise Http404("No such order.")
     return order
+
+
+def invoice_or_none(order):
+    try:
+        return order.invoice
+    except Invoice.DoesNotExist:
+        return None
 
 
 @private_page
@@ -184,6 +191,7 @@ def order_detail(request, code, secret):
         "holds_seats": order.holds_seats(),
         "show_joining": order.is_paid and order.workshop.is_online,
         "cancelled": "cancelled" in request.GET,
+        "invoice": invoice_or_none(order),
     }
     return render(request, "tickets/order_detail.html", context)
 
@@ -218,19 +226,22 @@ def correct_attendee(request, order):
     return redirect(order)
 
 
-@login_required
-def my_tickets(request):
-    """List the signed-in buyer's orders: theirs, or bought with one of their verified addresses."""
+def orders_of(user):
+    """Return the user's orders: theirs, or bought with one of their verified addresses."""
     emails = list(
-        EmailAddress.objects.filter(user=request.user, verified=True).values_list(
-            "email", flat=True
-        )
+        EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)
     )
     email_match = Q()
     for email in emails:
         email_match |= Q(buyer_email__iexact=email)
-    query = Q(user=request.user) | email_match if emails else Q(user=request.user)
-    orders = Order.objects.filter(query).select_related("workshop").order_by("-created_at")
+    query = Q(user=user) | email_match if emails else Q(user=user)
+    return Order.objects.filter(query).select_related("workshop")
+
+
+@login_required
+def my_tickets(request):
+    """List the signed-in buyer's orders: theirs, or bought with one of their verified addresses."""
+    orders = orders_of(request.user).select_related("invoice").order_by("-created_at")
     response = render(request, "tickets/my_tickets.html", {"orders": orders})
     response["Cache-Control"] = "private, no-store"
     return response

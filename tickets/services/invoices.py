@@ -86,7 +86,12 @@ def issue_invoice(*, order):
     if order.total <= 0:
         return None
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("workshop").get(pk=order.pk)
+        # Lock the order row only: the sequence row's lock is what orders the numbers.
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("workshop")
+            .get(pk=order.pk)
+        )
         existing = Invoice.objects.filter(order=order).first()
         if existing is not None or not invoice_due(order):
             return existing
