@@ -10,6 +10,7 @@ from tickets import exports, payments, services
 from tickets.invoices import invoice_response
 from tickets.models import (
     AttendeeMessage,
+    CheckInEvent,
     Invoice,
     MessageDelivery,
     Order,
@@ -109,8 +110,40 @@ class OrderEventInline(admin.TabularInline):
 
     @admin.display(description="by")
     def by(self, event):
-        # Without a person it was Stripe's webhook, the buyer's checkout or a scheduled job.
-        return event.actor.get_username() if event.actor else "Stripe / automatic"
+        return actor_name(event.actor, nobody="buyer" if not event.from_status else "")
+
+
+def actor_name(user, nobody=""):
+    """Name who did something: a person's e-mail address, else what acts without an account."""
+    if user is not None:
+        return user.email or user.get_username()
+    # Without a person it was the buyer without an account, Stripe's webhook or a job.
+    return nobody or "Stripe / automatic"
+
+
+class CheckInEventInline(admin.TabularInline):
+    """The ticket's check-in log: check-ins, undos and refusals, with when and who."""
+
+    model = CheckInEvent
+    extra = 0
+    fields = ["created_at", "action", "note", "by"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name = "check-in log entry"
+    verbose_name_plural = "check-in log"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="by")
+    def by(self, event):
+        return actor_name(event.actor)
 
 
 class StripeEventInline(admin.TabularInline):
@@ -304,6 +337,7 @@ class TicketAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
     readonly_fields = ["order", "ticket_type", "code", "price", "checked_in_at"]
     fields = ["attendee_name", "attendee_email", *readonly_fields]
     actions = ["check_in", export_selected_csv, export_selected_xlsx, "print_badges"]
+    inlines = [CheckInEventInline]
     export_table = exports.ATTENDEES
 
     def has_add_permission(self, request):
@@ -320,11 +354,12 @@ class TicketAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
     def check_in(self, request, queryset):
         for ticket in queryset:
             try:
-                services.check_in(ticket=ticket, actor=request.user)
+                checked = services.check_in(ticket=ticket, actor=request.user)
             except services.OrderError as error:
                 self.message_user(request, str(error), messages.ERROR)
             else:
-                self.log_change(request, ticket, "Checked in (admin action).")
+                if ticket.checked_in_at is None and checked.checked_in_at is not None:
+                    self.log_change(request, ticket, "Checked in (admin action).")
                 self.message_user(request, f"{ticket.code} checked in.", messages.SUCCESS)
 
     @admin.action(description="Print name badges for the selected tickets", permissions=["view"])

@@ -25,8 +25,8 @@ from tickets.models import (
     random_code,
 )
 from tickets.services import invoices
-from workshop.cache import TICKETS, bump_content_version
 from tickets.services.seatcap import hash_client, lock_buyer, seat_cap_problem
+from workshop.cache import TICKETS, bump_content_version
 
 logger = logging.getLogger(__name__)
 
@@ -376,9 +376,11 @@ def save_order(workshop, quote, method, buyer, attendees, user, now):
     Ticket.objects.bulk_create(tickets)
     # bulk_create sends no signals: make the cached ticket page ("N left") stale here.
     bump_content_version(TICKETS)
-    log(order, "", Status.PENDING, f"Order created ({order.get_payment_method_display()}).")
+    # The buyer acts when signed in; otherwise the event has no actor.
+    note = f"Order created ({order.get_payment_method_display()})."
+    log(order, "", Status.PENDING, note, actor=order.user)
     if method == Method.FREE:
-        set_status(order, Status.PAID, "Free order confirmed.", paid=True)
+        set_status(order, Status.PAID, "Free order confirmed.", actor=order.user, paid=True)
     elif method == Method.INVOICE:
         # The invoice is the payment request, so it is issued with the order.
         invoices.issue_invoice(order=order)
