@@ -39,6 +39,7 @@ class MessageForm(forms.Form):
     subject = forms.CharField(max_length=200)
     body = forms.CharField(
         label="Message",
+        max_length=20000,
         widget=forms.Textarea(attrs={"rows": 14}),
         help_text="Markdown: *emphasis*, **bold**, [links](https://example.org), lists.",
     )

@@ -308,6 +308,16 @@ def test_new_message_with_errors_says_which(organiser_client, workshop):
     assert not AttendeeMessage.objects.exists()
 
 
+def test_new_message_refuses_an_overlong_body(organiser_client, workshop):
+    response = organiser_client.post(NEW, {"subject": "Long", "body": "x" * 20001})
+
+    assert response.status_code == 400
+    assert "Ensure this value has at most 20000 characters (it has 20001)." in (
+        response.content.decode()
+    )
+    assert not AttendeeMessage.objects.exists()
+
+
 def test_new_message_refuses_another_workshops_ticket_type(organiser_client, workshop):
     other = TicketTypeFactory(workshop=WorkshopFactory(is_current=False))
 
