@@ -125,6 +125,7 @@ def test_dashboard_links_check_in_and_schedule_check(organiser_client, workshop)
 
     assert '<a class="button" href="/organisers/check-in/">Check-in</a>' in html
     assert '<a href="/admin/schedule/slot/check/">Schedule check</a>' in html
+    assert '<a href="/organisers/messages/">Messages to attendees</a>' in html
 
 
 def test_admin_index_links_organiser_pages(organiser_client, workshop):

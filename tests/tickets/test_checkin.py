@@ -89,6 +89,16 @@ def test_checkin_signed_in_non_staff_refused(client, ticket, method, suffix):
     assert ticket.checked_in_at is None
 
 
+def test_checkin_staff_without_second_factor_sent_to_set_it_up(client, ticket, settings):
+    settings.REQUIRE_STAFF_MFA = True
+    client.force_login(UserFactory(username="door", is_staff=True))
+
+    response = client.get(page(ticket.code))
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/2fa/"
+
+
 def test_checkin_pages_are_not_cached(organiser_client, ticket):
     response = organiser_client.get(page(ticket.code))
 
