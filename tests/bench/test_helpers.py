@@ -166,6 +166,7 @@ def a_run(**changes):
         "name": "schedule",
         "path": "/schedule/",
         "status": 200,
+        "bytes": 266_240,
         "requests_per_second": 600.0,
         "median_ms": 20.0,
         "p99_ms": 50.0,
@@ -221,6 +222,6 @@ def test_failures_on_oversold_short_or_error_answers():
 def test_markdown_table_has_a_row_per_page_and_the_targets():
     text = report.markdown(a_run())
 
-    assert "| schedule | /schedule/ | 600 | 20.0 | 50.0 | 60% | 80.0 |" in text
+    assert "| schedule | /schedule/ | 260 | 600 | 20.0 | 50.0 | 60% | 80.0 |" in text
     assert "| seats sold (database) | 50 |" in text
     assert "| worker peak memory < 150 MB | 120 MB | yes |" in text
