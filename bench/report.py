@@ -72,7 +72,8 @@ def markdown(run):
             f"| {page['uncached_median_ms']:.1f} |"
         )
     workers = ", ".join(f"{w['peak_mb']:.0f} MB" for w in run["memory"])
-    lines += ["", f"Worker peak memory (VmHWM): {workers}.", ""]
+    started = ", ".join(f"{w['rss_mb']:.0f} MB" for w in run.get("memory_at_start", []))
+    lines += ["", f"Worker peak memory (VmHWM): {workers} (resident after start: {started}).", ""]
     rush = run.get("rush")
     if rush:
         lines += [

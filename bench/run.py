@@ -205,6 +205,7 @@ def run_size(size, env, standin, log_dir):
     try:
         bare_server.start()
         server.start()
+        memory_at_start = server.memory()
         # The bare view is loaded before and after the pages: the mean evens out the noise
         # of a shared machine over the minutes the pages take.
         before = measure_bare(bare_server)
@@ -234,6 +235,7 @@ def run_size(size, env, standin, log_dir):
         "pages": pages,
         "rush": rush,
         "memory": memory,
+        "memory_at_start": memory_at_start,
     }
     run["targets"] = report.targets(run)
     return run
