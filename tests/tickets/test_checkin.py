@@ -155,6 +155,16 @@ def test_checkin_search_unknown_says_so(organiser_client, ticket):
     assert "checkin-card" not in html
 
 
+def test_checkin_nul_characters_are_not_an_error(organiser_client, ticket):
+    search = organiser_client.get(SEARCH, {"q": "ada\x00"})
+    direct = organiser_client.get(page("K7PX2M9QRT%00"))
+
+    assert search.status_code == 200
+    assert "Ada Lovelace" in html_of(search)
+    assert direct.status_code == 200
+    assert "Ada Lovelace" in html_of(direct)
+
+
 def test_checkin_search_one_letter_asks_for_more(organiser_client, ticket):
     html = html_of(organiser_client.get(SEARCH, {"q": "a"}))
 

@@ -125,7 +125,8 @@ def log(ticket, action, actor, note):
 
 def clean_query(text):
     """Return the search as typed, or the ticket code when a scanned check-in address was typed."""
-    text = (text or "").strip()
+    # PostgreSQL refuses NUL characters in a query; nobody types them on purpose.
+    text = (text or "").replace("\x00", "").strip()
     match = SCANNED_URL.search(text)
     return match[1].upper() if match else text
 
