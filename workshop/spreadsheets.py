@@ -93,9 +93,14 @@ def xlsx_content(table, queryset, tzinfo):
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(table.name[:31])
+    # Write-only sheets take widths and the frozen header row before any row is written.
+    for column in range(1, len(table.header) + 1):
+        sheet.column_dimensions[get_column_letter(column)].width = 22
+    sheet.freeze_panes = "A2"
     bold = Font(bold=True)
     header = []
     for title in table.header:

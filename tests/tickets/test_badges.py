@@ -208,6 +208,8 @@ def test_badges_print_on_a4_sheets_in_chromium(live_server, client, workshop):
         intro_shown = page.locator(".badges-intro").is_visible()
         sheet = page.locator(".sheet").first.bounding_box()
         badge = page.locator(".badge").first.bounding_box()
+        last_sheet = page.locator(".sheet").last.bounding_box()
+        last_badge = page.locator(".badge").last.bounding_box()
         pdf = page.pdf(prefer_css_page_size=True)
         browser.close()
 
@@ -215,4 +217,8 @@ def test_badges_print_on_a4_sheets_in_chromium(live_server, client, workshop):
     # 96 CSS pixels to the inch: 210 x 297 mm sheets, 90 x 55 mm badges.
     assert (round(sheet["width"] * 25.4 / 96), round(sheet["height"] * 25.4 / 96)) == (210, 297)
     assert (round(badge["width"] * 25.4 / 96), round(badge["height"] * 25.4 / 96)) == (90, 55)
+    # The part-filled last sheet starts its badges where the full first one does.
+    first_offset = (badge["x"] - sheet["x"], badge["y"] - sheet["y"])
+    assert (last_badge["x"] - last_sheet["x"], last_badge["y"] - last_sheet["y"]) == first_offset
+    assert round(first_offset[1] * 25.4 / 96, 1) == 38.5
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 2

@@ -168,6 +168,16 @@ def test_attendee_xlsx_holds_the_same_rows_with_typed_times(organiser_client, wo
     ]
 
 
+def test_attendee_xlsx_has_a_bold_frozen_header(organiser_client, sales):
+    book = openpyxl.load_workbook(io.BytesIO(organiser_client.get(ATTENDEES_XLSX).content))
+
+    sheet = book.active
+    assert sheet.title == "attendees"
+    assert sheet.freeze_panes == "A2"
+    assert all(cell.font.bold for cell in sheet[1])
+    assert sheet["G2"].number_format == "yyyy-mm-dd hh:mm"
+
+
 def test_attendee_export_honours_search(organiser_client, sales):
     response = organiser_client.get(ATTENDEES_CSV, {"q": "grace"})
 
