@@ -1,0 +1,245 @@
+"""Two app servers (real gunicorn processes) on one PostgreSQL and one Redis.
+
+Shows that the app keeps no state in its processes: a change made through either server, or
+straight in the database, is served at once by the other, and a ticket rush split across both
+never oversells.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+from django.db import connection
+
+from tests.factories import (
+    RoomFactory,
+    SlotFactory,
+    TalkFactory,
+    TicketTypeFactory,
+    WorkshopFactory,
+)
+from tickets.models import Order, Ticket
+
+REDIS = "redis://127.0.0.1:6379/0"
+ROOT = Path(__file__).resolve().parents[2]
+SEATS = 10
+BUYERS = 30
+
+
+def redis_running():
+    try:
+        return redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="Several servers share one PostgreSQL."
+    ),
+    pytest.mark.skipif(not redis_running(), reason="Needs Redis on 127.0.0.1:6379."),
+]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url(settings):
+    db = settings.DATABASES["default"]
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    port = db.get("PORT") or 5432
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{port}/{db['NAME']}"
+
+
+def start_server(port, env):
+    command = [
+        sys.executable, "-m", "gunicorn", "workshop.wsgi",
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", "2", "--worker-class", "gthread", "--threads", "4",
+        "--timeout", "30", "--graceful-timeout", "2",
+    ]  # fmt: skip
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def wait_until_up(process, base_url, deadline):
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn stopped: {process.stderr.read().decode()[-2000:]}")
+        try:
+            requests.get(f"{base_url}/schedule.json", timeout=10)
+            return  # any answer (404 without a workshop) means the server is up
+        except (requests.ConnectionError, requests.Timeout):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn at {base_url} did not answer in time")
+
+
+@pytest.fixture(scope="module")
+def redis_prefix():
+    """A key prefix of this module's own in the shared Redis, emptied at the end."""
+    prefix = f"two-servers-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis.Redis.from_url(REDIS)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(scope="module")
+def servers(django_db_setup, redis_prefix):
+    """Start two gunicorn servers on free ports against the test database; yield their addresses."""
+    from django.conf import settings
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "workshop.settings",
+        "DJANGO_ENV": "development",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": database_url(settings),
+        "CONN_MAX_AGE": "0",
+        "REDIS_URL": REDIS,
+        "CACHE_KEY_PREFIX": redis_prefix,
+        "STRIPE_SECRET_KEY": "",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "LOG_LEVEL": "WARNING",
+    }
+    ports = [free_port(), free_port()]
+    processes = [start_server(port, env) for port in ports]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        deadline = time.monotonic() + 45
+        for process, url in zip(processes, urls, strict=True):
+            wait_until_up(process, url, deadline)
+        yield urls
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGINT)  # quick shutdown
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def shared_cache(settings, redis_prefix):
+    """Let this process bump the versions the servers read, as the admin on a third server."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS,
+            "KEY_PREFIX": redis_prefix,
+        }
+    }
+
+
+@pytest.fixture
+def workshop_on_servers(servers, transactional_db, shared_cache):
+    """The current workshop, committed so that both servers see it; yield the servers."""
+    WorkshopFactory()
+    return servers
+
+
+def buy(base_url, ticket_type_id, number):
+    """Walk the checkout like a browser (form, CSRF cookie, post); return the answer."""
+    session = requests.Session()
+    checkout = f"{base_url}/tickets/checkout/"
+    form = session.get(checkout, params={f"qty_{ticket_type_id}": 1}, timeout=30)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+    if token is None:  # sold out before the form: sent back to the ticket page with why
+        return form
+    token = token[1]
+    data = {
+        "csrfmiddlewaretoken": token,
+        f"qty_{ticket_type_id}": "1",
+        "buyer_name": f"Buyer {number}",
+        "buyer_email": f"buyer{number}@example.org",
+        "attendee_1_name": f"Buyer {number}",
+        "attendee_1_email": f"buyer{number}@example.org",
+        "payment_method": "free",
+        "accept_code_of_conduct": "on",
+    }
+    headers = {"Referer": checkout}
+    return session.post(checkout, data=data, headers=headers, allow_redirects=False, timeout=30)
+
+
+def text(url):
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200, (url, response.status_code)
+    return response.text
+
+
+def test_change_through_one_server_is_served_at_once_by_the_other(workshop_on_servers):
+    servers = workshop_on_servers
+    first, second = servers
+    talk = TalkFactory(title="Original title", slug="original")
+    SlotFactory(room=RoomFactory(), talk=talk)
+    seats = TicketTypeFactory(name="Community", price="0.00", capacity=SEATS)
+    for url in servers:  # fill both servers' view of the cache
+        assert "Original title" in text(f"{url}/talks/") and "Original title" in text(
+            f"{url}/talks/"
+        )
+        assert f"{SEATS} left" in text(f"{url}/tickets/")
+    cached = requests.get(f"{second}/talks/", timeout=10)
+
+    talk.title = "Renamed title"
+    talk.save()  # as the admin does, in this process
+    bought = buy(first, seats.id, 0)  # a change through the first server
+
+    assert bought.status_code == 302 and "/orders/" in bought.headers["Location"]
+    for url in (second, first):
+        assert "Renamed title" in text(f"{url}/talks/")
+        assert "Renamed title" in text(f"{url}/schedule.json")
+        assert f"{SEATS - 1} left" in text(f"{url}/tickets/")
+    again = requests.get(f"{second}/talks/", headers={"If-None-Match": cached.headers["ETag"]})
+    assert again.status_code == 200 and again.headers["ETag"] != cached.headers["ETag"]
+
+
+def test_ticket_rush_split_across_two_servers_never_oversells(workshop_on_servers):
+    servers = workshop_on_servers
+    seats = TicketTypeFactory(name="Community", price="0.00", capacity=SEATS)
+    for url in servers:
+        assert f"{SEATS} left" in text(f"{url}/tickets/")
+    results = {}
+
+    def run(number):
+        try:
+            results[number] = buy(servers[number % 2], seats.id, number)
+        except Exception as error:  # recorded so that the assertion names it
+            results[number] = error
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(BUYERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    statuses = Counter(getattr(result, "status_code", repr(result)) for result in results.values())
+    refused = [r for r in results.values() if getattr(r, "status_code", None) in {200, 409}]
+    assert statuses[302] == SEATS, statuses
+    assert set(statuses) <= {302, 409, 503, 200}, statuses
+    assert all("sold out" in r.text or "are left" in r.text for r in refused), statuses
+    assert Ticket.objects.filter(ticket_type=seats).count() == SEATS
+    assert Order.objects.filter(status=Order.Status.PAID).count() == SEATS
+    for url in servers:
+        assert f"{SEATS} left" not in text(f"{url}/tickets/")
+        assert "Sold out" in text(f"{url}/tickets/")
