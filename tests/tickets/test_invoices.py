@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from pypdf import PdfReader
@@ -661,3 +662,33 @@ def test_concurrent_issue_for_one_order_makes_one_invoice():
     assert errors == []
     assert invoices == [number(1)] * 8
     assert Invoice.objects.count() == 1
+
+
+# -- E-mail ------------------------------------------------------------------------------
+
+
+def test_invoice_order_email_names_the_invoice(
+    workshop, no_stripe, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        order = invoice_order(workshop)
+
+    body = mailoutbox[0].body
+    assert f"Please pay invoice {number(1)} for 80.00 EUR by bank transfer;" in body
+    assert f"Your invoice {number(1)}, to print or download as PDF:\n" in body
+    assert f"{settings.SITE_URL}{order.get_absolute_url()}invoice/\n" in body
+
+
+def test_free_order_email_mentions_no_invoice(
+    workshop, free_type, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.create_order(
+            workshop=workshop,
+            ticket_counts={free_type.id: 1},
+            buyer=BUYER,
+            attendees=people(1),
+            payment_method="free",
+        )
+
+    assert "invoice" not in mailoutbox[0].body.lower()

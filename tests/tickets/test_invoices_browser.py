@@ -1,0 +1,98 @@
+"""Invoices in real tools: valid HTML (Nu HTML Checker) and one A4 sheet when Chromium prints."""
+
+import os
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.browser import checkers
+from tests.factories import TicketTypeFactory
+from tests.tickets.test_invoices import invoice_order, paid_order
+from tests.tickets.test_stripe import checkout_data
+from tickets.services.invoices import issue_invoice
+
+pytestmark = [pytest.mark.django_db, pytest.mark.browser]
+
+ARTIFACTS = Path(settings.BASE_DIR) / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def taxed(workshop):
+    workshop.tax_rate = Decimal("19")
+    workshop.organiser_name = "Workshop Society e.V."
+    workshop.organiser_address = "Science Park 5\n14195 Berlin"
+    workshop.invoice_note = "IBAN DE02 1001 0010 0123 4567 89"
+    workshop.save()
+    return workshop
+
+
+def test_invoice_pages_are_valid_html(client, workshop, no_stripe):
+    if reason := checkers.vnu_missing_reason():
+        pytest.skip(reason)
+    order = invoice_order(taxed(workshop), billing={"vat_number": "DE1234", "po_number": "7"})
+    refunded = paid_order(workshop, refunded_amount=Decimal("10.00"), status="partly_refunded")
+    issue_invoice(order=refunded)
+    ticket_type = TicketTypeFactory(workshop=workshop, invoice_allowed=True)
+    bad_billing = {**checkout_data(ticket_type), "payment_method": "invoice", "vat_number": "?"}
+    documents = {
+        "invoice-due": client.get(f"{order.get_absolute_url()}invoice/").content.decode(),
+        "invoice-refunded": client.get(f"{refunded.get_absolute_url()}invoice/").content.decode(),
+        "order-with-invoice": client.get(order.get_absolute_url()).content.decode(),
+        "checkout-billing-errors": client.post("/tickets/checkout/", bad_billing).content.decode(),
+    }
+
+    messages = checkers.validate_html(documents)
+
+    for name, found in messages.items():
+        assert checkers.html_errors(found) == [], f"{name}:\n" + checkers.describe_html_messages(
+            found
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invoice_prints_on_one_a4_sheet_in_chromium(live_server, workshop, no_stripe):
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    order = invoice_order(taxed(workshop))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        failed = []
+        page.on("response", lambda r: r.status >= 400 and failed.append((r.status, r.url)))
+        # Chromium asks for /favicon.ico on its own; only the page's resources and CSP count.
+        page.on("console", lambda m: "Content Security Policy" in m.text and failed.append(m.text))
+        page.goto(f"{live_server.url}{order.get_absolute_url()}invoice/")
+        page.emulate_media(media="print")
+        page.screenshot(path=ARTIFACTS / "invoice-print.png", full_page=True)
+        hidden = {
+            selector: not page.locator(selector).first.is_visible()
+            for selector in (".site-header", ".site-footer", ".invoice-actions")
+        }
+        heading = page.locator("h1").inner_text()
+        pdf = page.pdf(prefer_css_page_size=True)
+        browser.close()
+
+    assert failed == []
+    # Only invoice.css hides these, so this also proves the stylesheet loaded.
+    assert hidden == {".site-header": True, ".site-footer": True, ".invoice-actions": True}
+    assert heading == f"Invoice {order.invoice.number}"
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
+    # A4 in PDF points: 595 x 842.
+    box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    assert (round(float(box[1])), round(float(box[2]))) == (595, 842)
