@@ -23,7 +23,7 @@ def panels(workshop):
     """Return the tickets panels: sales per type, revenue, orders by day, unpaid invoices."""
     now = timezone.now()
     return [
-        ("organisers/_ticket_types.html", {"sales": ticket_sales(workshop, now)}),
+        ("organisers/_ticket_types.html", sales_context(ticket_sales(workshop, now))),
         ("organisers/_revenue.html", {"revenue": revenue(workshop)}),
         ("organisers/_orders_by_day.html", {"chart": orders_by_day(workshop)}),
         ("organisers/_pending_invoices.html", {"orders": pending_invoices(workshop)}),
@@ -48,6 +48,19 @@ def ticket_sales(workshop, now):
     for ticket_type in types:
         ticket_type.reserved = ticket_type.seats_taken - ticket_type.sold
     return types
+
+
+def sales_context(types):
+    """Return the types and their totals; capacity and left total only when all are limited."""
+    limited = all(t.capacity is not None for t in types)
+    totals = {
+        "capacity": sum(t.capacity for t in types) if limited else None,
+        "sold": sum(t.sold for t in types),
+        "reserved": sum(t.reserved for t in types),
+        "left": sum(t.seats_left for t in types) if limited else None,
+        "checked_in": sum(t.checked_in for t in types),
+    }
+    return {"sales": types, "totals": totals}
 
 
 def revenue(workshop):

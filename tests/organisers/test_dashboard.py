@@ -153,6 +153,23 @@ def test_dashboard_ticket_figures(organiser_client, sales):
         f'<a href="/admin/tickets/tickettype/{community.pk}/change/">Community</a></th>'
         " <td>unlimited</td> <td>2</td> <td>0</td> <td>unlimited</td> <td>0</td>"
     ) in html
+    assert (
+        '<th scope="row">All types</th> <td>unlimited</td> <td>6</td> <td>4</td>'
+        " <td>unlimited</td> <td>1</td>"
+    ) in html
+
+
+def test_dashboard_ticket_totals_when_all_limited(organiser_client, workshop):
+    small = TicketTypeFactory(workshop=workshop, name="Small", capacity=5)
+    large = TicketTypeFactory(workshop=workshop, name="Large", capacity=20)
+    order(workshop, "paid", tickets=[small, large, large])
+    order(workshop, "pending", tickets=[large], reserved_until=SOON)
+
+    html = squash(html_of(organiser_client.get(DASHBOARD)))
+
+    assert (
+        '<th scope="row">All types</th> <td>25</td> <td>3</td> <td>1</td> <td>21</td> <td>0</td>'
+    ) in html
 
 
 def test_dashboard_sold_reserved_left_match_the_shop(organiser_client, sales, client):
@@ -228,7 +245,7 @@ def test_dashboard_empty_workshop(organiser_client, workshop):
     assert "No orders yet." in html
     assert "No invoice orders are waiting for payment." in html
     assert "No problems found in the schedule." in html
-    assert "Every invited speaker has claimed their profile." in html
+    assert "No invitation is waiting to be claimed." in html
 
 
 def test_dashboard_schedule_problems(organiser_client, workshop):
