@@ -130,9 +130,18 @@ Report a problem to the organisers at any time by e-mail; reports are treated co
         "summary": "What personal data the workshop keeps and why.",
         "menu_position": 3,
         "body": """\
-We keep the names and e-mail addresses of ticket holders to send tickets and workshop information, \
-and the profiles speakers publish. Card payments are handled by Stripe; we never see card numbers. \
-You can download or delete your data from your account page.
+We keep the names and e-mail addresses of ticket buyers and attendees to send tickets and workshop \
+information, and the profiles speakers publish. Card payments are handled by Stripe; we never see card \
+numbers.
+
+- **Your data**: signed in, open *Your data* on your account pages to download everything we keep about \
+you as a file, or to delete your account. Orders stay in our accounts for bookkeeping, with your name and \
+e-mail address removed; invoices already issued are kept as the law requires.
+- **After the workshop**: names and e-mail addresses of buyers and attendees are removed 90 days after \
+the workshop ends.
+- **Abuse protection**: to stop bots from holding every seat, we count unpaid orders per e-mail \
+address and per network address; network addresses are stored only as a one-way keyed hash.
+- **Questions**: write to the organisers at the contact address on the home page.
 """,
     },
     {
