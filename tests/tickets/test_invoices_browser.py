@@ -61,7 +61,7 @@ def test_invoice_pages_are_valid_html(client, workshop, no_stripe):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_invoice_prints_on_one_a4_sheet_in_chromium(live_server, workshop, no_stripe):
+def test_invoice_accessible_and_prints_on_one_a4_sheet_in_chromium(live_server, workshop, no_stripe):
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"Chromium not found at {CHROMIUM}")
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -78,6 +78,7 @@ def test_invoice_prints_on_one_a4_sheet_in_chromium(live_server, workshop, no_st
         # Chromium asks for /favicon.ico on its own; only the page's resources and CSP count.
         page.on("console", lambda m: "Content Security Policy" in m.text and failed.append(m.text))
         page.goto(f"{live_server.url}{order.get_absolute_url()}invoice/")
+        checkers.assert_accessible(page)  # axe-core, WCAG 2.2 AA, on screen
         page.emulate_media(media="print")
         page.screenshot(path=ARTIFACTS / "invoice-print.png", full_page=True)
         hidden = {
