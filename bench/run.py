@@ -118,31 +118,33 @@ def page_paths():
     return [(name, path.format(talk=talk.slug, speaker=speaker.slug)) for name, path in PAGES]
 
 
-def measure_bare(server):
+def measure_bare(server, duration):
     get("127.0.0.1", server.port, "/")
-    return load(server.url + "/", duration=DURATION, connections=CONNECTIONS)
+    return load(server.url + "/", duration=duration, connections=CONNECTIONS)
 
 
-def average_loads(first, second):
-    """Return the mean of two loads of the bare view (before and after the pages)."""
-    load = Load(
-        requests_per_second=(first.requests_per_second + second.requests_per_second) / 2,
-        median_ms=(first.median_ms + second.median_ms) / 2,
-        p99_ms=(first.p99_ms + second.p99_ms) / 2,
-        requests=first.requests + second.requests,
-        tool=first.tool,
+def mean_load(loads):
+    """Return the mean of the bare view's loads, and each of them."""
+    mean = Load(
+        requests_per_second=statistics.mean(one.requests_per_second for one in loads),
+        median_ms=statistics.mean(one.median_ms for one in loads),
+        p99_ms=statistics.mean(one.p99_ms for one in loads),
+        requests=sum(one.requests for one in loads),
+        tool=loads[0].tool,
     )
-    return load.as_dict() | {
-        "before_pages_rps": round(first.requests_per_second),
-        "after_pages_rps": round(second.requests_per_second),
-    }
+    return mean.as_dict() | {"each_rps": [round(one.requests_per_second) for one in loads]}
 
 
-def measure_page(server, name, path, bare_rps):
-    """Warm the page, load it, then time first requests after a change."""
+def measure_page(server, bare_server, name, path):
+    """Warm the page and load it, load the bare view right after, time uncached requests.
+
+    Each page is compared with the bare view measured next to it, so that the ratio holds
+    when other work on a shared machine comes and goes during the run.
+    """
     status, _, body = get("127.0.0.1", server.port, path)
     get("127.0.0.1", server.port, path)
     cached = load(server.url + path, duration=DURATION, connections=CONNECTIONS)
+    bare = measure_bare(bare_server, max(DURATION // 2, 1))
     uncached, errors = [], 0
     for _ in range(UNCACHED_REPEATS):
         change_content()
@@ -151,16 +153,17 @@ def measure_page(server, name, path, bare_rps):
         errors += uncached_status != 200
     page = {"name": name, "path": path, "status": status, "bytes": len(body)}
     page.update(cached.as_dict())
-    page["ratio"] = round(cached.requests_per_second / bare_rps, 3)
+    page["bare_rps"] = round(bare.requests_per_second)
+    page["ratio"] = round(cached.requests_per_second / bare.requests_per_second, 3)
     page["uncached_median_ms"] = round(statistics.median(uncached), 1)
     page["uncached_max_ms"] = round(max(uncached), 1)
     page["uncached_errors"] = errors
     print(
-        f"  {name:13} {cached.requests_per_second:7.0f} req/s  {page['ratio']:5.0%} of bare  "
-        f"uncached {page['uncached_median_ms']:6.1f} ms",
+        f"  {name:13} {cached.requests_per_second:7.0f} req/s  {page['ratio']:5.0%} of bare "
+        f"({bare.requests_per_second:.0f})  uncached {page['uncached_median_ms']:6.1f} ms",
         flush=True,
     )
-    return page
+    return page, bare
 
 
 def ticket_rush(server, standin):
@@ -206,19 +209,14 @@ def run_size(size, env, standin, log_dir):
         bare_server.start()
         server.start()
         memory_at_start = server.memory()
-        # The bare view is loaded before and after the pages: the mean evens out the noise
-        # of a shared machine over the minutes the pages take.
-        before = measure_bare(bare_server)
-        print(f"  {'bare view':13} {before.requests_per_second:7.0f} req/s", flush=True)
-        pages = [
-            measure_page(server, name, path, before.requests_per_second)
-            for name, path in page_paths()
-        ]
-        after = measure_bare(bare_server)
-        print(f"  {'bare view':13} {after.requests_per_second:7.0f} req/s", flush=True)
-        bare = average_loads(before, after)
-        for page in pages:
-            page["ratio"] = round(page["requests_per_second"] / bare["requests_per_second"], 3)
+        bare_loads = [measure_bare(bare_server, DURATION)]
+        print(f"  {'bare view':13} {bare_loads[0].requests_per_second:7.0f} req/s", flush=True)
+        pages = []
+        for name, path in page_paths():
+            page, bare = measure_page(server, bare_server, name, path)
+            pages.append(page)
+            bare_loads.append(bare)
+        bare = mean_load(bare_loads)
         rush = ticket_rush(server, standin)
         memory = server.memory()
     finally:
@@ -227,7 +225,7 @@ def run_size(size, env, standin, log_dir):
     run = {
         "size": size,
         "data": ", ".join(f"{value} {key}" for key, value in SIZES[size].items()),
-        "load_tool": before.tool,
+        "load_tool": bare["tool"],
         "connections": CONNECTIONS,
         "duration": DURATION,
         "uncached_repeats": UNCACHED_REPEATS,

@@ -170,6 +170,7 @@ def a_run(**changes):
         "requests_per_second": 600.0,
         "median_ms": 20.0,
         "p99_ms": 50.0,
+        "bare_rps": 1000,
         "ratio": 0.6,
         "non_2xx": 0,
         "uncached_median_ms": 80.0,
@@ -222,6 +223,6 @@ def test_failures_on_oversold_short_or_error_answers():
 def test_markdown_table_has_a_row_per_page_and_the_targets():
     text = report.markdown(a_run())
 
-    assert "| schedule | /schedule/ | 260 | 600 | 20.0 | 50.0 | 60% | 80.0 |" in text
+    assert "| schedule | /schedule/ | 260 | 600 | 20.0 | 50.0 | 1000 | 60% | 80.0 |" in text
     assert "| seats sold (database) | 50 |" in text
     assert "| worker peak memory < 150 MB | 120 MB | yes |" in text
