@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 
 from tickets.invoice_pdf import render_pdf
@@ -25,7 +26,8 @@ def payment_state(invoice, order):
     if order.status == Order.Status.PENDING and order.payment_method == Order.Method.INVOICE:
         return f"Payment due: please transfer {amount}, quoting {invoice.number}."
     if order.paid_at and order.status in (*Order.PAID_STATUSES, Order.Status.REFUNDED):
-        return f"Paid {amount} on {date_format(order.paid_at, 'j F Y')} ({paid_by(order)})."
+        paid_on = date_format(timezone.localtime(order.paid_at, order.workshop.tzinfo), "j F Y")
+        return f"Paid {amount} on {paid_on} ({paid_by(order)})."
     return f"Order status: {order.get_status_display()}."
 
 

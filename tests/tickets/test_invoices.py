@@ -1,5 +1,6 @@
 """Invoices: numbering, snapshot and tax arithmetic, the HTML page, the PDF and who may see them."""
 
+import datetime as dt
 import io
 import threading
 from decimal import Decimal
@@ -464,6 +465,28 @@ def test_staff_see_invoice_in_admin(organiser_client, workshop):
     assert "Grace Hopper" in page.content.decode()
     assert page["Cache-Control"].startswith("private, no-store")
     assert "Grace Hopper" in pdf_of(pdf)
+
+
+@pytest.mark.parametrize("path", ["999999/invoice/", "not-a-number/invoice.pdf"])
+def test_admin_invoice_of_unknown_order_not_found(organiser_client, workshop, path):
+    assert organiser_client.get(f"/admin/tickets/order/{path}").status_code == 404
+
+
+def test_admin_invoice_of_order_without_one_not_found(organiser_client, workshop):
+    order = paid_order(workshop, status=Order.Status.PENDING)
+
+    assert organiser_client.get(f"/admin/tickets/order/{order.pk}/invoice/").status_code == 404
+
+
+def test_paid_date_shown_in_the_workshop_time_zone(client, workshop):
+    workshop.time_zone = "Pacific/Auckland"
+    workshop.save()
+    order = paid_order(workshop, paid_at=dt.datetime(2030, 6, 1, 20, 0, tzinfo=dt.UTC))
+    issue_invoice(order=order)
+
+    html = client.get(invoice_url(order)).content.decode()
+
+    assert "Paid 25.00 EUR on 2 June 2030 (by card)." in html
 
 
 def test_admin_invoice_refused_to_non_staff(client, workshop):
