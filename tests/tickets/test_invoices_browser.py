@@ -61,7 +61,9 @@ def test_invoice_pages_are_valid_html(client, workshop, no_stripe):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_invoice_accessible_and_prints_on_one_a4_sheet_in_chromium(live_server, workshop, no_stripe):
+def test_invoice_accessible_and_prints_on_one_a4_sheet_in_chromium(
+    live_server, workshop, no_stripe
+):
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"Chromium not found at {CHROMIUM}")
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
