@@ -15,18 +15,23 @@ import threading
 import time
 import uuid
 from collections import Counter
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import redis
 import requests
+from allauth.account.models import EmailAddress
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
 from tests.factories import (
+    PageFactory,
     RoomFactory,
     SlotFactory,
     TalkFactory,
     TicketTypeFactory,
+    UserFactory,
     WorkshopFactory,
 )
 from tickets.models import Order, Ticket
@@ -34,6 +39,7 @@ from tickets.models import Order, Ticket
 REDIS = "redis://127.0.0.1:6379/0"
 ROOT = Path(__file__).resolve().parents[2]
 SEATS = 10
+PASSWORD = "correct horse battery staple"
 BUYERS = 30
 
 
@@ -212,6 +218,84 @@ def test_change_through_one_server_is_served_at_once_by_the_other(workshop_on_se
         assert f"{SEATS - 1} left" in text(f"{url}/tickets/")
     again = requests.get(f"{second}/talks/", headers={"If-None-Match": cached.headers["ETag"]})
     assert again.status_code == 200 and again.headers["ETag"] != cached.headers["ETag"]
+
+
+class FormFields(HTMLParser):
+    """Collect what a browser would post from the form with ``form_id``."""
+
+    def __init__(self, form_id):
+        super().__init__()
+        self.form_id, self.inside, self.fields, self.textarea = form_id, False, {}, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = attrs.get("id") == self.form_id
+        elif self.inside and tag == "input" and attrs.get("name"):
+            kind = attrs.get("type", "text")
+            if kind in {"checkbox", "radio"} and "checked" in attrs:
+                self.fields[attrs["name"]] = attrs.get("value") or "on"
+            elif kind not in {"checkbox", "radio", "submit", "file"}:
+                self.fields[attrs["name"]] = attrs.get("value") or ""
+        elif self.inside and tag == "textarea":
+            self.textarea = attrs["name"]
+            self.fields[self.textarea] = ""
+        elif self.inside and tag == "option" and "selected" in attrs:
+            self.fields[self.select] = attrs.get("value", "")
+        elif self.inside and tag == "select":
+            self.select = attrs["name"]
+
+    def handle_data(self, data):
+        if self.textarea:
+            self.fields[self.textarea] += data
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            self.textarea = None
+        elif tag == "form":
+            self.inside = False
+
+
+def sign_in(base_url, email, password):
+    """Sign in through the site's own sign-in page; return the browser session."""
+    session = requests.Session()
+    page = session.get(f"{base_url}/accounts/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+    data = {"csrfmiddlewaretoken": token, "login": email, "password": password}
+    headers = {"Referer": f"{base_url}/accounts/login/"}
+    signed_in = session.post(f"{base_url}/accounts/login/", data=data, headers=headers, timeout=10)
+    assert "Sign out" in signed_in.text, signed_in.text[-1500:]
+    return session
+
+
+def test_admin_edit_through_one_server_is_served_at_once_by_the_other(workshop_on_servers):
+    first, second = workshop_on_servers
+    page = PageFactory(slug="venue", title="Venue", body="Old directions.", published=True)
+    organiser = UserFactory(email="organiser@example.org", is_staff=True, is_superuser=True)
+    # The servers know only Django's default hashers, not the fast one the tests use.
+    organiser.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
+    organiser.save()
+    EmailAddress.objects.create(user=organiser, email=organiser.email, verified=True, primary=True)
+    for url in workshop_on_servers:
+        assert "Old directions." in text(f"{url}/venue/") and "Old directions." in text(
+            f"{url}/venue/"
+        )
+    admin = sign_in(first, organiser.email, PASSWORD)
+    change = f"{first}/admin/workshop/page/{page.pk}/change/"
+    form = FormFields("page_form")
+    form.feed(admin.get(change, timeout=10).text)
+
+    saved = admin.post(
+        change,
+        data={**form.fields, "body": "New directions.", "_save": "Save"},
+        headers={"Referer": change},
+        allow_redirects=False,
+        timeout=10,
+    )
+
+    assert saved.status_code == 302, saved.text[-2000:]
+    assert "New directions." in text(f"{second}/venue/")
+    assert "New directions." in text(f"{first}/venue/")
 
 
 def test_ticket_rush_split_across_two_servers_never_oversells(workshop_on_servers):
