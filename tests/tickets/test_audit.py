@@ -256,3 +256,40 @@ def test_ticket_page_shows_its_check_in_log_read_only(organiser_client, organise
     ]
     assert rows == [("Checked in", "organiser@example.org"), ("Check-in undone", "d@x.org")]
     assert group.xpath(".//input[contains(@name, '-note')]") == []
+
+
+def form_data(response, form_id):
+    """Return what a browser would post from the admin form as it was shown."""
+    (form,) = lxml_html.fromstring(response.content).xpath(f"//form[@id='{form_id}']")
+    data = {}
+    for field in form.xpath(".//input[@name] | .//textarea[@name] | .//select[@name]"):
+        kind = field.get("type", "")
+        if kind in ("submit", "button", "file") or (kind == "checkbox" and not field.checked):
+            continue
+        data[field.get("name")] = field.value or ""
+    return data
+
+
+def test_editing_an_order_in_the_admin_is_logged(organiser_client, invoice_order):
+    url = f"{ORDERS}{invoice_order.pk}/change/"
+    data = form_data(organiser_client.get(url), "order_form")
+    data["buyer_name"] = "Ada B. Buyer"
+
+    response = organiser_client.post(url, data)
+
+    assert response.status_code == 302
+    invoice_order.refresh_from_db()
+    assert invoice_order.buyer_name == "Ada B. Buyer"
+    assert log_entries(invoice_order) == [("Changed Buyer name.", "organiser", CHANGE)]
+
+
+def test_editing_a_ticket_in_the_admin_is_logged(organiser_client, workshop):
+    ticket = TicketFactory(order=OrderFactory(workshop=workshop))
+    url = f"{TICKETS}{ticket.pk}/change/"
+    data = form_data(organiser_client.get(url), "ticket_form")
+    data["attendee_email"] = "grace@example.org"
+
+    response = organiser_client.post(url, data)
+
+    assert response.status_code == 302
+    assert log_entries(ticket) == [("Changed Attendee email.", "organiser", CHANGE)]
