@@ -268,6 +268,7 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
 
     @admin.action(description="Issue invoices for the selected orders")
     def issue_invoice(self, request, queryset):
+        had = set(Invoice.objects.filter(order__in=queryset).values_list("pk", flat=True))
         for order in queryset:
             invoice = invoices.issue_invoice(order=order)
             if invoice is None:
@@ -278,6 +279,8 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
                     messages.ERROR,
                 )
             else:
+                if invoice.pk not in had:
+                    self.log_change(request, order, f"Invoice {invoice.number} issued.")
                 self.message_user(request, f"Order {order.code} has invoice {invoice.number}.")
 
     @admin.display(description="invoice")

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.db import connection, transaction
 from django.utils import timezone
 from pypdf import PdfReader
@@ -513,6 +514,26 @@ def test_admin_action_issues_invoices(organiser_client, workshop):
     assert f"Order {paid.code} has invoice {number(1)}." in html
     assert f"Order {pending.code} gets no invoice" in html
     assert list(Invoice.objects.values_list("order__code", flat=True)) == [paid.code]
+    entry = LogEntry.objects.get()
+    assert (entry.object_id, entry.get_change_message()) == (
+        str(paid.pk),
+        f"Invoice {number(1)} issued.",
+    )
+
+
+def test_admin_action_again_keeps_the_invoice(organiser_client, workshop):
+    order = paid_order(workshop)
+    issue_invoice(order=order)
+
+    response = organiser_client.post(
+        "/admin/tickets/order/",
+        {"action": "issue_invoice", "_selected_action": [order.pk]},
+        follow=True,
+    )
+
+    assert f"Order {order.code} has invoice {number(1)}." in response.content.decode()
+    assert Invoice.objects.count() == 1
+    assert not LogEntry.objects.exists()
 
 
 # -- Billing details at checkout --------------------------------------------------------
