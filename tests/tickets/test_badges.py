@@ -181,7 +181,7 @@ def test_badges_page_is_valid_html(organiser_client, tickets):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_badges_print_on_a4_sheets_in_chromium(live_server, client, workshop):
+def test_badges_are_accessible_and_print_on_a4_sheets_in_chromium(live_server, client, workshop):
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"Chromium not found at {CHROMIUM}")
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -203,6 +203,7 @@ def test_badges_print_on_a4_sheets_in_chromium(live_server, client, workshop):
         )
         page = context.new_page()
         page.goto(f"{live_server.url}{BADGES}")
+        checkers.assert_accessible(page)
         page.emulate_media(media="print")
         page.screenshot(path=ARTIFACTS / "badges-print.png", full_page=True)
         intro_shown = page.locator(".badges-intro").is_visible()
