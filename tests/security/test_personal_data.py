@@ -16,6 +16,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.security.conftest import PASSWORD, sign_in, verified_user
+from tests.security.html_checks import duplicate_ids, inline_code, unlabelled_fields
 from tickets.models import Invoice, Order, StripeEvent, Ticket
 from workshop import privacy
 
@@ -312,3 +313,16 @@ def test_delete_account_is_all_or_nothing(client, ada, ada_order, monkeypatch):
     assert Order.objects.get(code="ADAORDER").buyer_name == "Ada Lovelace"
     assert Ticket.objects.filter(attendee_name="Ada Lovelace").count() == 1
     assert Speaker.objects.count() == 0
+
+
+def test_data_pages_have_labelled_fields_and_no_inline_code(client, ada):
+    client.force_login(ada)
+    page = client.get("/accounts/data/").content.decode()
+    error_page = delete(client, password="wrong").content.decode()
+    deleted_page = delete(client).content.decode()
+
+    for html in (page, error_page, deleted_page):
+        assert inline_code(html) == []
+        assert unlabelled_fields(html) == []
+        assert duplicate_ids(html) == []
+    assert '<div class="field field-error">' in error_page

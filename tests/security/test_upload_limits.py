@@ -156,3 +156,15 @@ def test_speaker_own_profile_keeps_its_field_error(client, settings):
 
     assert response.status_code == 200
     assert "This file is too large; upload a photo of at most 5 MB." in response.content.decode()
+
+
+def test_upload_refusal_page_has_no_inline_code(organiser_client):
+    from tests.security.html_checks import inline_code
+
+    speaker = SpeakerFactory(name="Ada", slug="ada")
+    response = organiser_client.post(
+        f"/admin/speakers/speaker/{speaker.pk}/change/", speaker_form(speaker, jpeg(padding=LIMIT))
+    )
+
+    assert response["Cache-Control"] == "no-store"
+    assert inline_code(response.content.decode()) == []
