@@ -44,6 +44,10 @@ PAGE_KEY = "public-pages:page:{digest}"
 PER_ANSWER_HEADERS = {"set-cookie", "vary", "etag", "last-modified", "cache-control", "expires"}
 
 
+class CacheUnavailable(Exception):
+    """The cache answered but keeps nothing (a fault-tolerant backend while Redis is down)."""
+
+
 def _new_version():
     return (secrets.token_hex(8), time.time())
 
@@ -102,6 +106,8 @@ def content_versions(scopes):
         for key in set(keys) - set(found):
             cache.add(key, _new_version(), timeout=None)
         found = cache.get_many(keys)
+    if len(found) < len(keys):
+        raise CacheUnavailable("the content versions could not be stored")
     return [found[key] for key in keys]
 
 

@@ -3,6 +3,7 @@
 import logging
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core.cache import cache
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -24,6 +25,7 @@ from tests.factories import (
 )
 from tickets.models import Order
 from workshop.cache import CONTENT, TICKETS, content_versions
+from workshop.cache_backends import FaultTolerantRedisCache
 
 pytestmark = pytest.mark.django_db
 
@@ -355,12 +357,17 @@ def test_post_to_public_page_is_refused_not_cached(client, site):
     assert stored_pages() == []
 
 
-@pytest.fixture
-def redis_down(settings):
+@pytest.fixture(
+    params=[
+        "workshop.cache_backends.FaultTolerantRedisCache",  # what settings use with REDIS_URL
+        "django.core.cache.backends.redis.RedisCache",  # Django's own, which raises
+    ]
+)
+def redis_down(settings, request):
     """Point the cache at a port where nothing listens, as when Redis is down."""
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": request.param,
             "LOCATION": "redis://127.0.0.1:1/0",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
@@ -399,6 +406,27 @@ def test_redis_down_orders_still_work(client, site, redis_down, settings, caplog
     assert response["Location"] == order.get_absolute_url()
     assert order.status == Order.Status.PAID
     assert any("not counted" in r.getMessage() for r in caplog.records)  # rate limit let it by
+
+
+def test_redis_down_sign_in_still_works(client, site, settings, caplog, monkeypatch):
+    monkeypatch.setattr(FaultTolerantRedisCache, "_last_warning", 0.0)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "workshop.cache_backends.FaultTolerantRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    user = UserFactory(email="ada@example.org")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+
+    response = client.post(
+        "/accounts/login/",
+        {"login": "ada@example.org", "password": "correct horse battery staple"},
+    )
+
+    assert response.status_code == 302
+    assert "Sign out" in client.get(response["Location"]).content.decode()
+    assert any("Redis unavailable" in r.getMessage() for r in caplog.records)
 
 
 def public_view_names():

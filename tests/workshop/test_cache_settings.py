@@ -19,7 +19,7 @@ def test_redis_url_gives_a_shared_cache_that_gives_up_quickly():
     result = run_django(code, REDIS_URL="redis://cache.internal:6379/2")
 
     assert result.stdout.strip() == (
-        "django.core.cache.backends.redis.RedisCache redis://cache.internal:6379/2 "
+        "workshop.cache_backends.FaultTolerantRedisCache redis://cache.internal:6379/2 "
         "{'socket_connect_timeout': 1, 'socket_timeout': 2}"
     )
 
