@@ -114,6 +114,8 @@ PAGES = [
         "account-email", named("account_email"), user="attendee", template=SITE_ACCOUNT_TEMPLATES
     ),
     SitePage("two-factor", named("mfa_index"), user="attendee"),
+    SitePage("your-data", named("privacy:data"), user="attendee", shows="Delete my account"),
+    SitePage("privacy", named("workshop:page", "privacy"), shows="Your data"),
 ]
 
 PAGE_NAMES = [page.name for page in PAGES]
