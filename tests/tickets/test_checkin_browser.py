@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from tests.browser.conftest import share_test_connections
 from tests.browser.keyboard import focused, tab_to
 from tests.factories import (
     OrderFactory,
@@ -60,6 +61,9 @@ def context(live_server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
+        # ORM calls between browser steps must use the test's connection, not a second one
+        # that would keep PostgreSQL from dropping the test database.
+        share_test_connections()
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = browser.new_context(
             base_url=live_server.url, viewport=PHONE, has_touch=True, is_mobile=True
