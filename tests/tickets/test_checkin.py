@@ -403,6 +403,23 @@ def test_checkin_admin_action_records_actor(organiser_client, organiser, ticket)
     assert CheckInEvent.objects.get().actor == organiser
 
 
+def test_checkin_admin_action_says_when_already_checked_in(organiser_client, organiser, ticket):
+    checkin.check_in_ticket(ticket=ticket, actor=organiser, now=AT)
+
+    response = organiser_client.post(
+        "/admin/tickets/ticket/",
+        {"action": "check_in", "_selected_action": [ticket.pk]},
+        follow=True,
+    )
+
+    assert (
+        "Ticket K7PX2M9QRT was already checked in at 13:05 UTC, 2 December 2030 "
+        "by organiser@example.org."
+    ) in html_of(response)
+    ticket.refresh_from_db()
+    assert ticket.checked_in_at == AT
+
+
 # -- Online workshops, no workshop ------------------------------------------------------------
 
 

@@ -472,14 +472,15 @@ def cancel_order(*, order, actor=None):
 
 
 def check_in(*, ticket, now=None, actor=None):
-    """Check a ticket in for admin actions and commands; raise OrderError when it is refused.
+    """Check a ticket in for admin actions and commands; raise OrderError unless it was.
 
-    The rule and the check-in log live in tickets.services.checkin, shared with the door page.
+    A refusal gives the reason, an earlier check-in its time and organiser. The rule and the
+    check-in log live in tickets.services.checkin, shared with the door page.
     """
     from tickets.services.checkin import check_in_ticket
 
     outcome = check_in_ticket(ticket=ticket, actor=actor, now=now)
-    if outcome.result == "refused":
+    if outcome.result != "checked_in":
         raise OrderError(outcome.message)
     return outcome.ticket
 
