@@ -138,6 +138,14 @@ def test_admin_index_links_organiser_pages(organiser_client, workshop):
     assert 'class="app-tickets module' in html
 
 
+def test_dashboard_panels_come_from_each_apps_dashboard_module():
+    from workshop.organisers import dashboard_modules
+
+    names = [module.__name__ for module in dashboard_modules()]
+
+    assert names == ["tickets.dashboard", "schedule.dashboard", "speakers.dashboard"]
+
+
 # -- Figures -----------------------------------------------------------------------------------
 
 
