@@ -17,8 +17,9 @@ from tickets.models import Order, Ticket
 
 
 def hash_client(address):
-    """Return the keyed hash stored for a client address ("" for none)."""
-    if not address:
+    """Return the keyed hash stored for a client address ("" for none or an unknown one)."""
+    # Requests without an address must not all share one count.
+    if not address or address == "unknown":
         return ""
     return salted_hmac("tickets.order.client", address, algorithm="sha256").hexdigest()
 
@@ -61,16 +62,17 @@ def seat_cap_problem(*, email, client_hash, quantity, now):
     by_email, by_client = unpaid_seats(now=now, email=email, client_hash=client_hash)
     per_email = settings.TICKETS_MAX_UNPAID_SEATS_PER_EMAIL
     per_client = settings.TICKETS_MAX_UNPAID_SEATS_PER_IP
+    # The counts are not shown: anyone may type any address, and it is not theirs to know.
     if by_email + quantity > per_email:
         return (
-            f"{email} already holds {by_email} unpaid seat{'s' if by_email != 1 else ''}; "
-            f"one e-mail address can hold at most {per_email} unpaid seats at a time. Pay for "
-            "or cancel the open orders (unpaid card orders end by themselves) and try again."
+            f"At most {per_email} unpaid seats can be held under one e-mail address at a time, "
+            f"and this order would pass that for {email}. Pay for or cancel its open orders "
+            "(unpaid card orders end by themselves) and try again."
         )
     if client_hash and by_client + quantity > per_client:
         return (
-            f"Your network already holds {by_client} unpaid seats; at most {per_client} unpaid "
-            "seats can be held from one network at a time. Pay for the open orders (unpaid card "
-            "orders end by themselves) and try again, or contact the organisers."
+            f"At most {per_client} unpaid seats can be held from one network at a time, and this "
+            "order would pass that. Pay for the open orders (unpaid card orders end by "
+            "themselves) and try again, or contact the organisers."
         )
     return None
