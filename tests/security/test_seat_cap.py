@@ -1,6 +1,7 @@
 """The cap on unpaid seats one e-mail address or one client address may hold at a time."""
 
 import datetime as dt
+import hashlib
 import re
 import threading
 import time
@@ -275,3 +276,24 @@ def test_concurrent_checkouts_of_one_buyer_stop_at_the_cap(live_server, settings
     unpaid = Ticket.objects.filter(order__buyer_email="bot@example.org")
     assert unpaid.count() == 4
     assert Order.objects.filter(reserved_until__gt=timezone.now()).count() == 4
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="Advisory locks are PostgreSQL's.")
+@pytest.mark.django_db(transaction=True)
+def test_buyer_lock_held_elsewhere_answers_busy(settings):
+    import psycopg
+
+    settings.TICKETS_LOCK_TIMEOUT_MS = 200
+    ticket_type = TicketTypeFactory(workshop=WorkshopFactory(), capacity=10)
+    key = int.from_bytes(hashlib.sha256(b"email:ada@example.org").digest()[:8], "big", signed=True)
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params) as other, other.transaction():
+        other.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+        with pytest.raises(services.Busy, match="Please try again."):
+            order(ticket_type, 1)
+
+    assert Order.objects.count() == 0

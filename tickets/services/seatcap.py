@@ -44,6 +44,8 @@ def lock_buyer(*, email, client_hash):
         {f"email:{email.casefold()}", *([f"client:{client_hash}"] if client_hash else [])}
     )
     with connection.cursor() as cursor:
+        # Like the capacity lock: a buyer waits this long, then is told to try again.
+        cursor.execute(f"SET LOCAL lock_timeout = {int(settings.TICKETS_LOCK_TIMEOUT_MS)}")
         for name in names:
             key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
