@@ -86,7 +86,8 @@ def ticket_page(request, code):
     if ticket is None:
         context = page_context(workshop, query="", unknown_code=code[:40])
         return with_camera(render(request, "tickets/checkin_unknown.html", context, status=404))
-    context = page_context(workshop, query="", ticket=annotate([ticket])[0])
+    history = checkin.history(ticket)
+    context = page_context(workshop, query="", ticket=annotate([ticket])[0], history=history)
     return with_camera(render(request, "tickets/checkin_ticket.html", context))
 
 

@@ -210,11 +210,35 @@ def test_checkin_search_query_count_constant(
     assert html_of(response).count("<strong>Checked in</strong>") == size
 
 
-def test_checkin_ticket_page_query_count(organiser_client, ticket, django_assert_num_queries):
-    with django_assert_num_queries(6):
+# The page shows the latest 10 entries: 2 and 8 here.
+@pytest.mark.parametrize("size", [1, 4])
+def test_checkin_ticket_page_query_count(
+    organiser_client, organiser, ticket, django_assert_num_queries, size
+):
+    for _ in range(size):
+        checkin.check_in_ticket(ticket=ticket, actor=organiser)
+        checkin.undo_check_in(ticket=ticket, actor=organiser)
+
+    # Session, user, workshop, ticket, history, footer pages, attendance figures.
+    with django_assert_num_queries(7):
         response = organiser_client.get(page(ticket.code))
 
-    assert response.status_code == 200
+    assert html_of(response).count("Check-in undone by organiser@example.org") == size
+
+
+def test_checkin_ticket_page_shows_history(organiser_client, organiser, ticket):
+    checkin.check_in_ticket(ticket=ticket, actor=organiser, now=AT)
+    checkin.undo_check_in(ticket=ticket, actor=organiser)
+    CheckInEvent.objects.filter(action="undo").update(created_at=AT + dt.timedelta(minutes=2))
+
+    html = html_of(organiser_client.get(page(ticket.code)))
+
+    history = html.split("<ol reversed>")[1].split("</ol>")[0]
+    assert [re.sub(r"\s+", " ", item) for item in re.findall(r"<li>(.*?)</li>", history, re.S)] == [
+        "13:07 UTC, 2 December 2030: Check-in undone by organiser@example.org "
+        "(Had been checked in at 13:05 UTC, 2 December 2030 by organiser@example.org.)",
+        "13:05 UTC, 2 December 2030: Checked in by organiser@example.org",
+    ]
 
 
 # -- The ticket page (what the QR code opens) ------------------------------------------------

@@ -99,7 +99,7 @@ def check_in_ticket(*, ticket, actor=None, now=None):
         locked.checked_in_at = now or timezone.now()
         locked.checked_in_by = actor
         locked.save(update_fields=["checked_in_at", "checked_in_by"])
-        log(locked, Action.CHECK_IN, actor, "")
+        log(locked, Action.CHECK_IN, actor, "", at=locked.checked_in_at)
     return Outcome(locked, "checked_in", f"{locked.attendee_name} ({locked.code}) checked in.")
 
 
@@ -117,9 +117,13 @@ def undo_check_in(*, ticket, actor=None):
     return Outcome(locked, "undone", f"Check-in of {locked.attendee_name} ({locked.code}) undone.")
 
 
-def log(ticket, action, actor, note):
+def log(ticket, action, actor, note, at=None):
     CheckInEvent.objects.create(
-        ticket=ticket, action=action, actor=actor if actor and actor.pk else None, note=note[:300]
+        ticket=ticket,
+        action=action,
+        actor=actor if actor and actor.pk else None,
+        note=note[:300],
+        created_at=at or timezone.now(),
     )
 
 
@@ -163,6 +167,21 @@ def get_ticket(*, workshop, code):
         .select_related("order__workshop", "ticket_type", "checked_in_by")
         .first()
     )
+
+
+def history(ticket, limit=10):
+    """Return the ticket's latest check-ins, undos and refusals, newest first, in words."""
+    events = ticket.check_in_events.select_related("actor").order_by("-created_at", "-id")
+    workshop = ticket.order.workshop
+    return [
+        {
+            "when": local_time(event.created_at, workshop),
+            "what": event.get_action_display(),
+            "who": person(event.actor),
+            "note": event.note,
+        }
+        for event in events[:limit]
+    ]
 
 
 def attendance(workshop):
