@@ -50,6 +50,10 @@ def failures(run):
     return problems
 
 
+def number(value, spec):
+    return "" if value is None else format(value, spec)
+
+
 def markdown(run):
     """Return the run as Markdown: pages, memory, rush and targets."""
     bare = run["bare"]
@@ -60,18 +64,19 @@ def markdown(run):
         f"page; uncached: median of {run['uncached_repeats']} first requests after a change.",
         "",
         "| page | path | KB | req/s | median ms | p99 ms | bare req/s | vs bare "
-        "| uncached median ms |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| worker CPU ms/req | CPU vs bare | uncached median ms |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| bare Django view (mean) | / | 0 | {bare['requests_per_second']:.0f} "
-        f"| {bare['median_ms']:.1f} | {bare['p99_ms']:.1f} | | 100% | |",
+        f"| {bare['median_ms']:.1f} | {bare['p99_ms']:.1f} | | 100% "
+        f"| {number(bare.get('cpu_ms_per_request'), '.2f')} | 100% | |",
     ]
     for page in run["pages"]:
         lines.append(
             f"| {page['name']} | {page['path']} | {page['bytes'] / 1024:.0f} "
-            f"| {page['requests_per_second']:.0f} "
-            f"| {page['median_ms']:.1f} | {page['p99_ms']:.1f} | {page['bare_rps']:.0f} "
-            f"| {page['ratio']:.0%} "
-            f"| {page['uncached_median_ms']:.1f} |"
+            f"| {page['requests_per_second']:.0f} | {page['median_ms']:.1f} | {page['p99_ms']:.1f} "
+            f"| {page['bare_rps']:.0f} | {page['ratio']:.0%} "
+            f"| {number(page.get('cpu_ms_per_request'), '.2f')} "
+            f"| {number(page.get('cpu_ratio'), '.0%')} | {page['uncached_median_ms']:.1f} |"
         )
     workers = ", ".join(f"{w['peak_mb']:.0f} MB" for w in run["memory"])
     started = ", ".join(f"{w['rss_mb']:.0f} MB" for w in run.get("memory_at_start", []))

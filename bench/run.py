@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import report  # noqa: E402
-from bench.loadgen import Gunicorn, Load, environment, get, load, timed_get  # noqa: E402
+from bench.loadgen import Gunicorn, Load, environment, get, timed_get  # noqa: E402
 from bench.rush import run_rush  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -120,7 +120,7 @@ def page_paths():
 
 def measure_bare(server, duration):
     get("127.0.0.1", server.port, "/")
-    return load(server.url + "/", duration=duration, connections=CONNECTIONS)
+    return server.load("/", duration=duration, connections=CONNECTIONS)
 
 
 def mean_load(loads):
@@ -131,6 +131,7 @@ def mean_load(loads):
         p99_ms=statistics.mean(one.p99_ms for one in loads),
         requests=sum(one.requests for one in loads),
         tool=loads[0].tool,
+        cpu_ms_per_request=statistics.mean(one.cpu_ms_per_request or 0 for one in loads),
     )
     return mean.as_dict() | {"each_rps": [round(one.requests_per_second) for one in loads]}
 
@@ -143,7 +144,7 @@ def measure_page(server, bare_server, name, path):
     """
     status, _, body = get("127.0.0.1", server.port, path)
     get("127.0.0.1", server.port, path)
-    cached = load(server.url + path, duration=DURATION, connections=CONNECTIONS)
+    cached = server.load(path, duration=DURATION, connections=CONNECTIONS)
     bare = measure_bare(bare_server, max(DURATION // 2, 1))
     uncached, errors = [], 0
     for _ in range(UNCACHED_REPEATS):
@@ -155,6 +156,9 @@ def measure_page(server, bare_server, name, path):
     page.update(cached.as_dict())
     page["bare_rps"] = round(bare.requests_per_second)
     page["ratio"] = round(cached.requests_per_second / bare.requests_per_second, 3)
+    page["bare_cpu_ms_per_request"] = bare.cpu_ms_per_request
+    if cached.cpu_ms_per_request and bare.cpu_ms_per_request:
+        page["cpu_ratio"] = round(bare.cpu_ms_per_request / cached.cpu_ms_per_request, 3)
     page["uncached_median_ms"] = round(statistics.median(uncached), 1)
     page["uncached_max_ms"] = round(max(uncached), 1)
     page["uncached_errors"] = errors

@@ -9,6 +9,7 @@ from bench import report
 from bench.loadgen import (
     Load,
     duration_ms,
+    parse_stat_cpu,
     parse_status_memory,
     parse_wrk,
     percentile,
@@ -87,6 +88,13 @@ def test_parse_status_memory_reads_peak_and_current_in_mb():
     status = "Name:\tgunicorn\nVmPeak:\t  300000 kB\nVmHWM:\t  131072 kB\nVmRSS:\t   102400 kB\n"
 
     assert parse_status_memory(status) == {"peak_mb": 128.0, "rss_mb": 100.0}
+
+
+def test_parse_stat_cpu_adds_user_and_system_time():
+    # pid (comm with a space) state ppid ... utime=250 stime=50 (fields 14 and 15)
+    stat = "4242 (gunicorn: worker) S 4241 4241 1 0 -1 4194560 900 0 0 0 250 50 0 0 20 0 1 0"
+
+    assert parse_stat_cpu(stat, 100) == 3.0
 
 
 def test_split_url_accepts_only_plain_http():
@@ -172,6 +180,8 @@ def a_run(**changes):
         "p99_ms": 50.0,
         "bare_rps": 1000,
         "ratio": 0.6,
+        "cpu_ms_per_request": 1.5,
+        "cpu_ratio": 0.4,
         "non_2xx": 0,
         "uncached_median_ms": 80.0,
         "uncached_errors": 0,
@@ -183,7 +193,12 @@ def a_run(**changes):
         "connections": 16,
         "duration": 10,
         "uncached_repeats": 20,
-        "bare": {"requests_per_second": 1000.0, "median_ms": 5.0, "p99_ms": 9.0},
+        "bare": {
+            "requests_per_second": 1000.0,
+            "median_ms": 5.0,
+            "p99_ms": 9.0,
+            "cpu_ms_per_request": 0.6,
+        },
         "pages": [{**page, **changes.pop("page", {})}],
         "memory": [{"pid": 1, "peak_mb": 120.0, "rss_mb": 110.0}],
         "rush": {
@@ -223,6 +238,10 @@ def test_failures_on_oversold_short_or_error_answers():
 def test_markdown_table_has_a_row_per_page_and_the_targets():
     text = report.markdown(a_run())
 
-    assert "| schedule | /schedule/ | 260 | 600 | 20.0 | 50.0 | 1000 | 60% | 80.0 |" in text
+    assert (
+        "| schedule | /schedule/ | 260 | 600 | 20.0 | 50.0 | 1000 | 60% | 1.50 | 40% | 80.0 |"
+        in text
+    )
+    assert "| bare Django view (mean) | / | 0 | 1000 | 5.0 | 9.0 | | 100% | 0.60 | 100% | |" in text
     assert "| seats sold (database) | 50 |" in text
     assert "| worker peak memory < 150 MB | 120 MB | yes |" in text
