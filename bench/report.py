@@ -64,11 +64,11 @@ def markdown(run):
         f"page; uncached: median of {run['uncached_repeats']} first requests after a change.",
         "",
         "| page | path | KB | req/s | median ms | p99 ms | bare req/s | vs bare "
-        "| worker CPU ms/req | CPU vs bare | uncached median ms |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| worker CPU ms/req | CPU vs bare | uncached median ms | worker peak MB so far |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| bare Django view (mean) | / | 0 | {bare['requests_per_second']:.0f} "
         f"| {bare['median_ms']:.1f} | {bare['p99_ms']:.1f} | | 100% "
-        f"| {number(bare.get('cpu_ms_per_request'), '.2f')} | 100% | |",
+        f"| {number(bare.get('cpu_ms_per_request'), '.2f')} | 100% | | |",
     ]
     for page in run["pages"]:
         lines.append(
@@ -76,7 +76,8 @@ def markdown(run):
             f"| {page['requests_per_second']:.0f} | {page['median_ms']:.1f} | {page['p99_ms']:.1f} "
             f"| {page['bare_rps']:.0f} | {page['ratio']:.0%} "
             f"| {number(page.get('cpu_ms_per_request'), '.2f')} "
-            f"| {number(page.get('cpu_ratio'), '.0%')} | {page['uncached_median_ms']:.1f} |"
+            f"| {number(page.get('cpu_ratio'), '.0%')} | {page['uncached_median_ms']:.1f} "
+            f"| {number(page.get('worker_peak_mb'), '.0f')} |"
         )
     workers = ", ".join(f"{w['peak_mb']:.0f} MB" for w in run["memory"])
     started = ", ".join(f"{w['rss_mb']:.0f} MB" for w in run.get("memory_at_start", []))

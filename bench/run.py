@@ -162,6 +162,8 @@ def measure_page(server, bare_server, name, path):
     page["uncached_median_ms"] = round(statistics.median(uncached), 1)
     page["uncached_max_ms"] = round(max(uncached), 1)
     page["uncached_errors"] = errors
+    # The workers' high-water mark so far shows which page raised it.
+    page["worker_peak_mb"] = max(worker["peak_mb"] for worker in server.memory())
     print(
         f"  {name:13} {cached.requests_per_second:7.0f} req/s  {page['ratio']:5.0%} of bare "
         f"({bare.requests_per_second:.0f})  uncached {page['uncached_median_ms']:6.1f} ms",

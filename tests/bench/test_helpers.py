@@ -182,6 +182,7 @@ def a_run(**changes):
         "ratio": 0.6,
         "cpu_ms_per_request": 1.5,
         "cpu_ratio": 0.4,
+        "worker_peak_mb": 131.2,
         "non_2xx": 0,
         "uncached_median_ms": 80.0,
         "uncached_errors": 0,
@@ -239,9 +240,11 @@ def test_markdown_table_has_a_row_per_page_and_the_targets():
     text = report.markdown(a_run())
 
     assert (
-        "| schedule | /schedule/ | 260 | 600 | 20.0 | 50.0 | 1000 | 60% | 1.50 | 40% | 80.0 |"
+        "| schedule | /schedule/ | 260 | 600 | 20.0 | 50.0 | 1000 | 60% | 1.50 | 40% | 80.0 | 131 |"
         in text
     )
-    assert "| bare Django view (mean) | / | 0 | 1000 | 5.0 | 9.0 | | 100% | 0.60 | 100% | |" in text
+    assert (
+        "| bare Django view (mean) | / | 0 | 1000 | 5.0 | 9.0 | | 100% | 0.60 | 100% | | |" in text
+    )
     assert "| seats sold (database) | 50 |" in text
     assert "| worker peak memory < 150 MB | 120 MB | yes |" in text
