@@ -26,7 +26,11 @@ def export_user_data(user):
             "published": speaker.published,
             "talks": list(speaker.talks.order_by("title").values_list("title", flat=True)),
             "previous_versions": [
-                {"changed_at": rev.created_at, "changed_fields": rev.changed_fields}
+                {
+                    "changed_at": rev.created_at,
+                    "changed_fields": rev.changed_fields,
+                    "previous": rev.previous,
+                }
                 for rev in speaker.revisions.order_by("created_at")
             ],
         }

@@ -1,5 +1,6 @@
 """A signed-in person downloads their data as JSON and deletes their account."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -7,7 +8,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
-from speakers.models import Invitation, Speaker
+from speakers.models import Invitation, Speaker, SpeakerRevision
 from tests.factories import (
     OrderFactory,
     SpeakerFactory,
@@ -85,6 +86,12 @@ def test_data_pages_need_sign_in(client):
 
 def test_export_has_account_orders_tickets_and_speaker_profile(client, ada, ada_order, workshop):
     speaker = SpeakerFactory(name="Ada Lovelace", slug="ada", user=ada, email="ada@uni.example")
+    SpeakerRevision.objects.create(
+        speaker=speaker,
+        previous={"affiliation": "Old Place"},
+        changed_fields=["affiliation"],
+        created_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+    )
     other = OrderFactory(workshop=workshop, code="GIFT", buyer_email="bob@example.org")
     TicketFactory(order=other, attendee_name="Ada L.", attendee_email="ada@example.org")
     OrderFactory(workshop=workshop, code="NOTADA", buyer_email="eve@example.org")
@@ -108,6 +115,13 @@ def test_export_has_account_orders_tickets_and_speaker_profile(client, ada, ada_
     ]
     assert [t["attendee_name"] for t in data["tickets"]["tickets_bought_for_you"]] == ["Ada L."]
     profile = data["speakers"]["speaker_profile"]
+    assert profile["previous_versions"] == [
+        {
+            "changed_at": "2030-01-01T00:00:00Z",
+            "changed_fields": ["affiliation"],
+            "previous": {"affiliation": "Old Place"},
+        }
+    ]
     assert (profile["name"], profile["contact_email"], profile["slug"]) == (
         speaker.name,
         "ada@uni.example",
