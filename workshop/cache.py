@@ -164,15 +164,17 @@ def _entry_of(response, versions):
     }
 
 
-def _answer(request, entry, *, varies_on_session):
-    """Answer from a stored page: 304 when the client's copy is current, else the page."""
+def _answer(request, entry, *, varies_on_session, rendered=None):
+    """Answer with a page and its validators; 304 when the client's copy is current.
+
+    ``rendered`` is the view's own response when the page was just rendered; otherwise the
+    answer is rebuilt from the stored ``entry``.
+    """
     response = get_conditional_response(
         request, etag=entry["etag"], last_modified=entry["last_modified"]
     )
     if response is None:
-        response = HttpResponse(entry["content"])
-        for name, value in entry["headers"]:
-            response[name] = value
+        response = rendered or _response_of(entry)
     response["ETag"] = entry["etag"]
     if entry["last_modified"] is not None:
         response["Last-Modified"] = http_date(entry["last_modified"])
@@ -183,6 +185,38 @@ def _answer(request, entry, *, varies_on_session):
     patch_cache_control(response, **visibility, max_age=0, must_revalidate=True)
     if varies_on_session:
         patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+def _response_of(entry):
+    response = HttpResponse(entry["content"])
+    for name, value in entry["headers"]:
+        response[name] = value
+    return response
+
+
+def _never_cached(response):
+    if "Cache-Control" not in response:
+        add_never_cache_headers(response)
+    return response
+
+
+def _stored_page(request, scopes, variant, seconds):
+    """Return (key, versions, stored entry or None); (None, [], None) when the cache fails."""
+    try:
+        versions = content_versions(scopes)
+        key = _page_key(request, versions, variant)
+        return key, versions, cache.get(key) if seconds else None
+    except Exception as error:  # any backend error: render uncached
+        _warn_once(request, error)
+        return None, [], None
+
+
+def _render(view, request, args, kwargs):
+    response = view(request, *args, **kwargs)
+    if hasattr(response, "render") and not response.is_rendered:
+        # Rendering is what uses CSRF tokens and messages: judge the answer after it.
+        response.render()
     return response
 
 
@@ -200,38 +234,23 @@ def cache_public_page(*, scopes=(CONTENT,), vary=None, timeout=None):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if not _may_serve_cached(request):
-                response = view(request, *args, **kwargs)
-                if "Cache-Control" not in response:
-                    add_never_cache_headers(response)
-                return response
+                return _never_cached(view(request, *args, **kwargs))
             seconds = settings.PUBLIC_PAGE_CACHE_SECONDS
             seconds = seconds if timeout is None else min(timeout, seconds)
             variant = vary(request) if vary else ""
-            key, versions = None, []
-            try:
-                versions = content_versions(scopes)
-                key = _page_key(request, versions, variant)
-                entry = cache.get(key) if seconds else None
-            except Exception as error:  # any backend error: render uncached
-                _warn_once(request, error)
-                entry = None
+            key, versions, entry = _stored_page(request, scopes, variant, seconds)
             if entry is not None:
                 return _answer(request, entry, varies_on_session=vary is not None)
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render") and not response.is_rendered:
-                # Rendering is what uses CSRF tokens and messages: look after it, not before.
-                response.render()
+            response = _render(view, request, args, kwargs)
             if not _may_store(request, response):
-                if "Cache-Control" not in response:
-                    add_never_cache_headers(response)
-                return response
+                return _never_cached(response)
             entry = _entry_of(response, versions)
             if key is not None and seconds:
                 try:
                     cache.set(key, entry, timeout=seconds)
                 except Exception as error:
                     _warn_once(request, error)
-            return _answer(request, entry, varies_on_session=vary is not None)
+            return _answer(request, entry, varies_on_session=vary is not None, rendered=response)
 
         wrapper.caches_public_page = True
         return wrapper

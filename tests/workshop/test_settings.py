@@ -77,14 +77,14 @@ def test_postgres_database_url_is_parsed():
     ]
 
 
-def test_redis_url_selects_django_redis_cache():
+def test_redis_url_selects_the_redis_cache():
     result = run_django(
         "c = settings.CACHES['default']; print(c['BACKEND'], c['LOCATION'])",
         REDIS_URL="redis://127.0.0.1:6379/3",
     )
 
     assert result.stdout.split() == [
-        "django.core.cache.backends.redis.RedisCache",
+        "workshop.cache_backends.FaultTolerantRedisCache",  # Django's, degrading when Redis is down
         "redis://127.0.0.1:6379/3",
     ]
 
