@@ -340,3 +340,21 @@ def test_data_pages_have_labelled_fields_and_no_inline_code(client, ada):
         assert unlabelled_fields(html) == []
         assert duplicate_ids(html) == []
     assert '<div class="field field-error">' in error_page
+
+
+@pytest.mark.parametrize("orders", [1, 6])
+def test_export_query_count_is_constant(client, ada, workshop, orders, django_assert_num_queries):
+    speaker = SpeakerFactory(name="Ada Lovelace", slug="ada", user=ada)
+    for n in range(orders):
+        order = OrderFactory(workshop=workshop, buyer_email="ada@example.org")
+        TicketFactory(order=order, attendee_email="ada@example.org")
+        TicketFactory(order=order, attendee_email=f"friend{n}@example.org")
+        gift = OrderFactory(workshop=workshop, buyer_email=f"friend{n}@example.org")
+        TicketFactory(order=gift, attendee_email="ada@example.org")
+        TalkFactory(speakers=[speaker])
+    client.force_login(ada)
+
+    with django_assert_num_queries(12):
+        response = client.get("/accounts/data/export/")
+
+    assert len(json.loads(response.content)["tickets"]["orders"]) == orders
