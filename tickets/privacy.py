@@ -8,18 +8,14 @@ import datetime as dt
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import CharField, F, Q, Value
+from django.db.models.functions import Cast, Concat, JSONObject, Lower
 from django.utils import timezone
 
 from tickets.models import MessageDelivery, Order, StripeEvent, Ticket
 
 ERASED_NAME = "(removed)"
 ERASED_EMAIL_DOMAIN = "erased.invalid"
-
-
-def erased_email(code):
-    """Return a placeholder address that is unique per order or ticket and never delivered."""
-    return f"erased-{code.lower()}@{ERASED_EMAIL_DOMAIN}"
 
 
 def verified_emails(user):
@@ -98,52 +94,53 @@ def erase_user_data(user):
     snapshot and the order's billing details are kept.
     """
     emails = verified_emails(user)
-    orders = list(orders_of(user, emails).select_for_update().prefetch_related("invoice"))
-    for order in orders:
-        anonymise_buyer(order)
-    tickets = Ticket.objects.filter(email_q("attendee_email", emails))
-    anonymise_tickets(tickets)
+    orders = anonymise_orders(orders_of(user, emails))
+    tickets = anonymise_tickets(Ticket.objects.filter(email_q("attendee_email", emails)))
     anonymise_deliveries(MessageDelivery.objects.filter(email_q("email", emails)))
-    return {"orders": len(orders)}
+    return {"orders": orders, "tickets": tickets}
 
 
-def has_invoice(order):
-    return hasattr(order, "invoice")
+def anonymise_orders(orders):
+    """Replace the buyer's details on these orders; keep the billing data of issued invoices.
 
-
-def anonymise_buyer(order):
-    """Replace the buyer's details on the (locked) order; keep billing data of an invoice."""
-    order.buyer_name = ERASED_NAME
-    order.buyer_email = erased_email(order.code)
-    order.user = None
-    order.client_hash = ""
-    fields = ["buyer_name", "buyer_email", "user", "client_hash", "updated_at"]
-    if not has_invoice(order):
-        order.billing_name = order.invoice_details = order.vat_number = order.po_number = ""
-        fields += ["billing_name", "invoice_details", "vat_number", "po_number"]
-    order.save(update_fields=fields)
+    A few UPDATEs whatever the number of orders, so the nightly command stays quick.
+    """
+    ids = list(orders.exclude(buyer_name=ERASED_NAME).values_list("id", flat=True))
+    chosen = Order.objects.filter(id__in=ids)
+    buyer = {
+        "buyer_name": ERASED_NAME,
+        "buyer_email": placeholder_email("", "code"),
+        "user": None,
+    }
+    chosen.update(**buyer, client_hash="", updated_at=timezone.now())
+    billing = {"billing_name": "", "invoice_details": "", "vat_number": "", "po_number": ""}
+    chosen.filter(invoice__isnull=True).update(**billing)
     # Stripe's copies of the session name the customer; the event ids are enough to audit.
-    for event in StripeEvent.objects.filter(order=order):
-        event.payload = {"id": event.event_id, "type": event.type, "erased": True}
-        event.save(update_fields=["payload"])
+    StripeEvent.objects.filter(order_id__in=ids).update(
+        payload=JSONObject(id=F("event_id"), type=F("type"), erased=Value(True))
+    )
+    return len(ids)
+
+
+def placeholder_email(prefix, field):
+    """Return an expression for erased-<prefix><field>@erased.invalid: unique, never delivered."""
+    value = Lower(field) if field == "code" else Cast(field, CharField())
+    return Concat(Value(f"erased-{prefix}"), value, Value(f"@{ERASED_EMAIL_DOMAIN}"))
 
 
 def anonymise_tickets(tickets):
-    changed = list(tickets.exclude(attendee_name=ERASED_NAME).only("id", "code"))
-    for ticket in changed:
-        ticket.attendee_name = ERASED_NAME
-        ticket.attendee_email = erased_email(ticket.code)
-    Ticket.objects.bulk_update(changed, ["attendee_name", "attendee_email"], batch_size=500)
-    return len(changed)
+    """Replace the attendee's name and address on these tickets; return how many changed."""
+    return tickets.exclude(attendee_name=ERASED_NAME).update(
+        attendee_name=ERASED_NAME, attendee_email=placeholder_email("", "code")
+    )
 
 
 def anonymise_deliveries(deliveries):
     """Drop unsent messages to these addresses; keep sent ones, without the address."""
     deliveries.filter(status=MessageDelivery.Status.PENDING).delete()
-    changed = list(deliveries.exclude(email__endswith=f"@{ERASED_EMAIL_DOMAIN}").only("id"))
-    for delivery in changed:
-        delivery.email, delivery.name = erased_email(f"d{delivery.id}"), ""
-    MessageDelivery.objects.bulk_update(changed, ["email", "name"], batch_size=500)
+    deliveries.exclude(email__endswith=f"@{ERASED_EMAIL_DOMAIN}").update(
+        email=placeholder_email("d", "id"), name=""
+    )
 
 
 def anonymise_ended_workshops(*, days, dry_run=False, now=None):
@@ -161,8 +158,7 @@ def anonymise_ended_workshops(*, days, dry_run=False, now=None):
     if dry_run:
         return counts
     with transaction.atomic():
-        for order in orders.select_for_update().prefetch_related("invoice"):
-            anonymise_buyer(order)
+        anonymise_orders(orders)
         anonymise_tickets(tickets)
         anonymise_deliveries(MessageDelivery.objects.filter(message__workshop__ends_at__lt=cutoff))
     return counts

@@ -131,3 +131,16 @@ def test_anonymise_clears_stripe_copies_and_message_addresses(workshops):
     old_delivery = MessageDelivery.objects.get(message=sent)
     assert (old_delivery.email.endswith("@erased.invalid"), old_delivery.name) == (True, "")
     assert MessageDelivery.objects.get(message=kept).email == "p0@example.org"
+
+
+@pytest.mark.parametrize("orders", [1, 8])
+def test_anonymise_query_count_is_constant(orders, django_assert_num_queries):
+    old = ended_workshop(100, "old")
+    ticket_type = TicketTypeFactory(workshop=old)
+    for _ in range(orders):
+        TicketFactory(order=OrderFactory(workshop=old), ticket_type=ticket_type)
+
+    with django_assert_num_queries(11):
+        output = run()
+
+    assert output.startswith(f"Anonymised {orders} order(s) and {orders} ticket(s)")
