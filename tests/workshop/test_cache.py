@@ -1,10 +1,12 @@
 """The page cache: public pages served from it, every change visible at once, nothing private."""
 
+import io
 import logging
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.core.cache import cache
+from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -494,3 +496,17 @@ def test_private_pages_are_never_cached_or_public(client, site, organiser):
             assert "public" not in response.get("Cache-Control", ""), path
         assert stored_pages() == [], path
     assert anonymous.get(order.get_absolute_url())["Cache-Control"] == "private, no-store"
+
+
+def test_forget_cached_pages_command_makes_pages_render_afresh(client, site):
+    client.get("/talks/")
+    Talk = type(site["talk"])
+    Talk.objects.filter(pk=site["talk"].pk).update(title="Edited with SQL")  # no signals
+    stale = client.get("/talks/").content.decode()
+    out = io.StringIO()
+
+    call_command("forget_cached_pages", stdout=out)
+
+    assert "Edited with SQL" not in stale
+    assert "Edited with SQL" in client.get("/talks/").content.decode()
+    assert out.getvalue() == "Cached pages will be rendered afresh on their next request.\n"
