@@ -288,6 +288,8 @@ SOCIALACCOUNT_PROVIDERS = {
     "github": {"SCOPE": ["user:email"]},
 }
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+# A provider without an application answers 404 instead of 500 (speakers/adapter.py).
+SOCIALACCOUNT_ADAPTER = "speakers.adapter.SocialAccountAdapter"
 SOCIALACCOUNT_LOGIN_ON_GET = False
 
 # == Security: organiser MFA and the Content Security Policy ==

@@ -413,3 +413,26 @@ def test_a_new_unlisted_view_fails_the_sweep():
     # tests/security/urls_private.py adds a page reached by a secret link, listed nowhere.
     with pytest.raises(AssertionError, match=r"private/<str:secret>/ \(\(unnamed\)\)"):
         test_every_pattern_is_classified()
+
+
+@pytest.mark.parametrize(
+    "route", sorted(r for r in PUBLIC if "<" not in r and "(?P" not in r and r != "")
+)
+def test_public_pattern_answers_anonymous_without_error(client, workshop, route):
+    response = client.get(f"/{route}")
+
+    assert response.status_code < 500
+
+
+def test_provider_sign_in_without_application_answers_404(client, workshop):
+    from allauth.socialaccount.models import SocialApp
+    from django.contrib.sites.models import Site
+
+    missing = client.get("/accounts/github/login/")
+    app = SocialApp.objects.create(provider="github", name="GitHub", client_id="id", secret="s")
+    app.sites.add(Site.objects.get_current())
+    configured = client.get("/accounts/github/login/")
+
+    assert missing.status_code == 404
+    assert configured.status_code == 200
+    assert "GitHub" in configured.content.decode()
