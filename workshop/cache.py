@@ -1,10 +1,10 @@
-"""Cache rendered public pages and exports, keyed by content versions that every change bumps.
+"""Cache rendered public pages and exports, checked against content versions every change bumps.
 
 A version is a random token and the time it was made, kept in Django's cache (Redis with
 ``REDIS_URL``, so every app server sees the same one). Each app connects its own models in
 ``<app>/signals.py``: any save, delete or many-to-many change stores a new version, so the next
-request on any server misses the old entries and renders afresh. Nothing needs deleting; stale
-entries simply expire.
+request on any server finds the stored page out of date and renders it afresh (one stored page
+per address and variant, overwritten; nothing needs deleting).
 
 Two scopes keep a ticket rush from emptying the whole cache: ``content`` (workshop, pages,
 supporters, speakers, talks, links, rooms, slots) and ``tickets`` (ticket types, vouchers, orders,
@@ -147,16 +147,20 @@ def _may_store(request, response):
     )
 
 
-def _page_key(request, versions, variant):
-    tokens = ",".join(token for token, _made in versions)
+def _page_key(request, variant):
     # The absolute address covers scheme and host; the variant covers the session's choices.
-    text = f"{tokens}|{request.build_absolute_uri()}|{variant}"
+    text = f"{request.build_absolute_uri()}|{variant}"
     return PAGE_KEY.format(digest=hashlib.sha256(text.encode()).hexdigest())
+
+
+def _tokens(versions):
+    return [token for token, _made in versions]
 
 
 def _entry_of(response, versions):
     headers = [(k, v) for k, v in response.items() if k.lower() not in PER_ANSWER_HEADERS]
     return {
+        "tokens": _tokens(versions),
         "content": response.content,
         "headers": headers,
         "etag": f'"{hashlib.sha256(response.content).hexdigest()[:40]}"',
@@ -202,14 +206,26 @@ def _never_cached(response):
 
 
 def _stored_page(request, scopes, variant, seconds):
-    """Return (key, versions, stored entry or None); (None, [], None) when the cache fails."""
+    """Return (key, versions, stored entry or None); (None, [], None) when the cache fails.
+
+    One round trip reads the versions and the page together; a page stored under older
+    versions is ignored (and overwritten once rendered again).
+    """
     try:
-        versions = content_versions(scopes)
-        key = _page_key(request, versions, variant)
-        return key, versions, cache.get(key) if seconds else None
+        key = _page_key(request, variant)
+        version_keys = [VERSION_KEY.format(scope=scope) for scope in scopes]
+        found = cache.get_many([*version_keys, key])
+        if all(version_key in found for version_key in version_keys):
+            versions = [found[version_key] for version_key in version_keys]
+        else:
+            versions = content_versions(scopes)
     except Exception as error:  # any backend error: render uncached
         _warn_once(request, error)
         return None, [], None
+    entry = found.get(key)
+    if entry is None or not seconds or entry["tokens"] != _tokens(versions):
+        return key, versions, None
+    return key, versions, entry
 
 
 def _render(view, request, args, kwargs):
