@@ -457,3 +457,13 @@ def test_provider_sign_in_without_application_answers_404(client, workshop):
     assert missing.status_code == 404
     assert configured.status_code == 200
     assert "GitHub" in configured.content.decode()
+
+
+@pytest.mark.parametrize("route", sorted(PUBLIC))
+def test_public_pattern_answers_an_empty_post_without_error(client, workshop, settings, route):
+    # Configured, so that the webhook judges the request instead of asking Stripe to retry.
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET = "sk_test_x", "whsec_x"
+
+    response = client.post(public_address(route), {})
+
+    assert response.status_code < 500
