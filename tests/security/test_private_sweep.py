@@ -375,21 +375,37 @@ def refusal_problem(response, *, self_scoped, signed_in):
     return None
 
 
-@pytest.mark.parametrize("route", sorted(PRIVATE))
-def test_private_pattern_refuses_every_other_actor(client, world, route):
-    entry = PRIVATE[route]
+def refusals(client, world, entry, method):
+    """Request the entry as every other actor; return what went wrong."""
     problems = []
     for actor in ACTORS:
         user = world.users[actor]
         url = entry.guess(world, actor) if entry.guess else entry.url(world)
-        response = request_as(client, user, entry.method, url)
+        response = request_as(client, user, method, url)
         problem = refusal_problem(
             response, self_scoped=entry.self_scoped, signed_in=user is not None
         )
         if problem:
-            problems.append(f"{actor}: {entry.method.upper()} {url} {problem}")
+            problems.append(f"{actor}: {method.upper()} {url} {problem}")
+    return problems
 
-    assert problems == []
+
+@pytest.mark.parametrize("route", sorted(PRIVATE))
+def test_private_pattern_refuses_every_other_actor(client, world, route):
+    entry = PRIVATE[route]
+
+    assert refusals(client, world, entry, entry.method) == []
+
+
+@pytest.mark.parametrize(
+    "route",
+    sorted(r for r, entry in PRIVATE.items() if entry.method == "get" and not entry.self_scoped),
+)
+def test_private_pattern_refuses_every_other_actor_a_post(client, world, route):
+    # A page's form must be as closed as the page: an empty POST changes nothing for others.
+    entry = PRIVATE[route]
+
+    assert refusals(client, world, entry, "post") == []
 
 
 @pytest.mark.parametrize(
