@@ -107,3 +107,21 @@ def test_webhook_undeclared_length_within_limit_is_checked():
     response = views.stripe_webhook(request)
 
     assert response.status_code == 200
+
+
+def test_webhook_is_never_rate_limited(client):
+    # Stripe's retries of payments must always get through: nothing paid is lost to a limit.
+    statuses = set()
+    for n in range(80):
+        payload = json.dumps(
+            {"id": f"evt_{n}", "type": "ping", "data": {"object": {"id": f"x{n}"}}}
+        ).encode()
+        response = client.post(
+            WEBHOOK,
+            data=payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature_header(payload, SECRET),
+        )
+        statuses.add(response.status_code)
+
+    assert statuses == {200}
