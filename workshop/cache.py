@@ -26,6 +26,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.utils.cache import (
     add_never_cache_headers,
     get_conditional_response,
@@ -157,9 +158,10 @@ def _tokens(versions):
     return [token for token, _made in versions]
 
 
-def _entry_of(response, versions):
+def _entry_of(response, scopes, versions):
     headers = [(k, v) for k, v in response.items() if k.lower() not in PER_ANSWER_HEADERS]
     return {
+        "scopes": list(scopes),
         "tokens": _tokens(versions),
         "content": response.content,
         "headers": headers,
@@ -187,8 +189,8 @@ def _answer(request, entry, *, varies_on_session, rendered=None):
     private = varies_on_session and session is not None and session.session_key is not None
     visibility = {"private": True} if private else {"public": True}
     patch_cache_control(response, **visibility, max_age=0, must_revalidate=True)
-    if varies_on_session:
-        patch_vary_headers(response, ["Cookie"])
+    # Answers differ by cookie (session, messages) even when this one did not.
+    patch_vary_headers(response, ["Cookie"])
     return response
 
 
@@ -260,7 +262,7 @@ def cache_public_page(*, scopes=(CONTENT,), vary=None, timeout=None):
             response = _render(view, request, args, kwargs)
             if not _may_store(request, response):
                 return _never_cached(response)
-            entry = _entry_of(response, versions)
+            entry = _entry_of(response, scopes, versions)
             if key is not None and seconds:
                 try:
                     cache.set(key, entry, timeout=seconds)
@@ -272,3 +274,50 @@ def cache_public_page(*, scopes=(CONTENT,), vary=None, timeout=None):
         return wrapper
 
     return decorator
+
+
+class PublicPageMiddleware:
+    """Answer cookie-less GETs of stored public pages before the rest of the middleware runs.
+
+    Without a session or messages cookie a visitor is anonymous, has no messages and no session
+    choices, so the stored page is theirs; skipping sessions, CSRF, authentication and the view
+    is what makes a cached page nearly as cheap as a bare view. Place it after the middleware
+    whose headers every answer needs (security, CSP, static files). Everything else, including
+    every miss, goes on to the view's ``cache_public_page``.
+    """
+
+    # The headers the skipped middleware would add to such an answer (kept equal by a test).
+    _frame_options = XFrameOptionsMiddleware(lambda request: None)
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        entry = self._stored(request)
+        if entry is None:
+            return self.get_response(request)
+        response = _answer(request, entry, varies_on_session=False)
+        response = self._frame_options.process_response(request, response)
+        if not response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))
+        return response
+
+    def _stored(self, request):
+        if request.method not in {"GET", "HEAD"} or not settings.PUBLIC_PAGE_CACHE_SECONDS:
+            return None
+        if settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES:
+            return None
+        try:
+            key = _page_key(request, "")
+            version_keys = {scope: VERSION_KEY.format(scope=scope) for scope in (CONTENT, TICKETS)}
+            found = cache.get_many([*version_keys.values(), key])
+        except Exception as error:  # any backend error (or a bad host): leave it to the view
+            _warn_once(request, error)
+            return None
+        entry = found.get(key)
+        if entry is None:
+            return None
+        current = [found.get(version_keys[scope]) for scope in entry["scopes"]]
+        if None in current or entry["tokens"] != _tokens(current):
+            return None
+        return entry

@@ -520,3 +520,37 @@ def test_forget_cached_pages_command_makes_pages_render_afresh(client, site):
     assert "Edited with SQL" not in stale
     assert "Edited with SQL" in client.get("/talks/").content.decode()
     assert out.getvalue() == "Cached pages will be rendered afresh on their next request.\n"
+
+
+@pytest.mark.parametrize("path", PUBLIC_PATHS)
+def test_stored_page_for_cookieless_visitor_has_the_headers_of_a_rendered_one(site, path):
+    rendered = Client().get(path)
+
+    stored = Client().get(path)
+
+    assert stored.content == rendered.content
+    assert dict(stored.items()) == dict(rendered.items())
+    assert stored["X-Frame-Options"] == "DENY"
+    assert "Content-Security-Policy" in stored
+
+
+def test_cookieless_visitor_is_answered_before_sessions_and_views(client, site):
+    first = client.get("/talks/")
+
+    second = client.get("/talks/")
+
+    assert hasattr(first.wsgi_request, "session") and hasattr(first.wsgi_request, "user")
+    assert not hasattr(second.wsgi_request, "session")
+    assert not hasattr(second.wsgi_request, "user")
+    assert second.content == first.content
+
+
+def test_visitor_with_session_is_answered_by_the_view_decorator(site):
+    visitor = Client()
+    visitor.get("/talks/?tz=Asia/Tokyo")
+    visitor.get("/talks/")
+
+    again = visitor.get("/talks/")
+
+    assert hasattr(again.wsgi_request, "session")
+    assert TOKYO in again.content.decode()
