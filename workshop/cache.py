@@ -295,11 +295,18 @@ class PublicPageMiddleware:
     def __call__(self, request):
         entry = self._stored(request)
         if entry is None:
-            return self.get_response(request)
+            return self._private_when_signed_in(request, self.get_response(request))
         response = _answer(request, entry, varies_on_session=False)
         response = self._frame_options.process_response(request, response)
         if not response.has_header("Content-Length"):
             response["Content-Length"] = str(len(response.content))
+        return response
+
+    def _private_when_signed_in(self, request, response):
+        # Pages for a signed-in person (account, profile, the admin) stay out of every cache.
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
         return response
 
     def _stored(self, request):
