@@ -23,6 +23,7 @@ from functools import partial, wraps
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import cache
+from django.core.exceptions import DisallowedHost
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
@@ -316,9 +317,12 @@ class PublicPageMiddleware:
             return None
         try:
             key = _page_key(request, "")
-            version_keys = {scope: VERSION_KEY.format(scope=scope) for scope in (CONTENT, TICKETS)}
+        except DisallowedHost:  # answered 400 further on
+            return None
+        version_keys = {scope: VERSION_KEY.format(scope=scope) for scope in (CONTENT, TICKETS)}
+        try:
             found = cache.get_many([*version_keys.values(), key])
-        except Exception as error:  # any backend error (or a bad host): leave it to the view
+        except Exception as error:  # any backend error: leave it to the view, uncached
             _warn_once(request, error)
             return None
         entry = found.get(key)

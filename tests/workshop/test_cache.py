@@ -557,3 +557,10 @@ def test_visitor_with_session_is_answered_by_the_view_decorator(site):
 
     assert hasattr(again.wsgi_request, "session")
     assert TOKYO in again.content.decode()
+
+
+def test_unknown_host_is_refused_not_looked_up(client, site, caplog):
+    response = client.get("/talks/", HTTP_HOST="evil.example.org")
+
+    assert response.status_code == 400
+    assert not [r for r in caplog.records if r.name == "workshop.cache"]
