@@ -13,6 +13,8 @@ from tickets import emails, payments
 from tickets.models import (
     Order,
     StripeEvent,
+    Voucher,
+    holding_seats_q,
 )
 from tickets.services import orders
 from tickets.services.orders import (
@@ -180,13 +182,22 @@ def record_processing(order):
 
 
 def seats_remain_for(order):
+    """Return whether the order's seats, and a use of its voucher, are still free for it."""
     counts = order_counts(order)
     types_by_id = lock_ticket_types(list(counts))
+    now = timezone.now()
     try:
-        check_capacity(counts, types_by_id, now=timezone.now(), exclude_order=order)
+        check_capacity(counts, types_by_id, now=now, exclude_order=order)
     except OrderError:
         return False
-    return True
+    if order.voucher_id is None:
+        return True
+    # Locked as create_order locks it, so a new order cannot take the last use meanwhile.
+    voucher = Voucher.objects.select_for_update().get(pk=order.voucher_id)
+    if voucher.max_uses is None:
+        return True
+    used = voucher.orders.filter(holding_seats_q(now)).exclude(pk=order.pk).count()
+    return used < voucher.max_uses
 
 
 def refund_late_payment(*, order):
