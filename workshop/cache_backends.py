@@ -1,15 +1,35 @@
-"""Django's Redis cache, made to degrade instead of failing while Redis is down."""
+"""Django's Redis cache, made to degrade instead of failing while Redis is down, and cheaper."""
 
 import logging
 import time
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis import RedisError
 
 logger = logging.getLogger(__name__)
 # While Redis is down every request fails over; one line per this many seconds is enough.
 WARN_EVERY_SECONDS = 10
+
+
+class ReusingRedisCacheClient(RedisCacheClient):
+    """Reuse one redis-py client per connection pool instead of making one per operation.
+
+    Django builds a new ``redis.Redis`` for every call, and its constructor fills a table of
+    some 170 response callbacks: about 0.2 ms, as much as the rest of a cached page. Clients
+    are thread-safe and hold no connection of their own, so one per pool is enough.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
 
 
 class FaultTolerantRedisCache(RedisCache):
@@ -22,6 +42,10 @@ class FaultTolerantRedisCache(RedisCache):
     """
 
     _last_warning = 0.0
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = ReusingRedisCacheClient
 
     def _unavailable(self, operation, error):
         now = time.monotonic()

@@ -62,3 +62,12 @@ def test_working_redis_keeps_values():
     assert live.add("n", 0, 30) is True
     assert live.incr("n") == 1
     live.delete_many(["k", "n"])
+
+
+def test_one_redis_client_is_reused_for_every_operation():
+    backend = FaultTolerantRedisCache("redis://127.0.0.1:1/0", {})
+
+    first = backend._cache.get_client(write=True)
+    again = backend._cache.get_client(write=False)
+
+    assert first is again
