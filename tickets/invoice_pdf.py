@@ -1,59 +1,56 @@
 """Render an invoice as an A4 PDF with fpdf2.
 
-fpdf2 is pure Python (it needs only Pillow, fontTools and defusedxml) and ships no
-Unicode font, so the PDF uses the built-in Helvetica in the Windows-1252 encoding.
-Text outside that encoding is transliterated (accents dropped, a few letters spelled
-out) and anything left becomes "?", so no name can make the PDF fail; the HTML page
-always shows names exactly as given.
+The PDF embeds DejaVu Sans (``tickets/fonts/``, see SOURCE.md there), so names and addresses
+in Latin, Greek, Cyrillic, Hebrew, Arabic and other alphabets print as given (shaped by
+HarfBuzz through uharfbuzz); fpdf2 embeds only the glyphs used, which keeps the file small.
+DejaVu has no Chinese, Japanese or Korean, and a font that has weighs tens of MB, so such
+characters are drawn as a box and the PDF says that the HTML invoice shows them: no name can
+make the PDF fail or silently lose letters.
 """
 
+import functools
 import unicodedata
+from pathlib import Path
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from tickets.payments import quantize
 
-ENCODING = "windows-1252"
-# Letters that do not decompose into a base letter and an accent.
-SPELLED = str.maketrans(
-    {
-        "ł": "l",
-        "Ł": "L",
-        "đ": "d",
-        "Đ": "D",
-        "ı": "i",
-        "ħ": "h",
-        "Ħ": "H",
-        "ŋ": "ng",
-        "ŧ": "t",
-        "ĸ": "k",
-        "ſ": "s",
-    }
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT = "DejaVuSans"
+FONT_FILES = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / "DejaVuSans-Bold.ttf"}
+# Drawn for a character the fonts lack (the "tofu" box browsers show too).
+MISSING = "\u25a1"
+MISSING_NOTE = (
+    f"{MISSING} marks a character that this PDF's font cannot show; "
+    "the invoice web page shows every character."
 )
 LINE = 5
 NEXT_LINE = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
 
 
+@functools.cache
+def covered():
+    """Return the code points that both the regular and the bold font can draw."""
+    cmaps = [frozenset(TTFont(path, lazy=True).getBestCmap()) for path in FONT_FILES.values()]
+    # Line breaks are layout, not glyphs (fpdf2 drops "\r" itself).
+    return frozenset.intersection(*cmaps) | {ord("\n"), ord("\r")}
+
+
 def pdf_text(value):
-    """Return text that Helvetica in Windows-1252 can show, transliterating what it cannot."""
-    out = []
-    for char in str(value).translate(SPELLED):
-        if fits(char):
-            out.append(char)
-            continue
-        base = "".join(c for c in unicodedata.normalize("NFKD", char) if fits(c))
-        base = "".join(c for c in base if not unicodedata.combining(c))
-        out.append(base or "?")
-    return "".join(out)
+    """Return ``value`` composed (NFC), each character the fonts lack replaced by a box."""
+    text = unicodedata.normalize("NFC", str(value))
+    fonts = covered()
+    return "".join(shown(char, fonts) for char in text)
 
 
-def fits(char):
-    try:
-        char.encode(ENCODING)
-    except UnicodeEncodeError:
-        return False
-    return True
+def shown(char, fonts):
+    if ord(char) in fonts:
+        return char
+    # A tab or another control character pasted into an address is spacing, not a letter.
+    return " " if unicodedata.category(char) == "Cc" else MISSING
 
 
 def money(amount, currency):
@@ -61,19 +58,36 @@ def money(amount, currency):
 
 
 class InvoicePDF(FPDF):
+    """An A4 page in DejaVu Sans that notes whether any character could not be drawn."""
+
+    def __init__(self):
+        super().__init__(format="A4")
+        for style, path in FONT_FILES.items():
+            self.add_font(FONT, style, path)
+        # HarfBuzz joins Arabic letters and lays right-to-left names out right to left.
+        self.set_text_shaping(True)
+        self.lacks_glyphs = False
+
+    def normalize_text(self, text):
+        """Check every text fpdf2 lays out or measures, whatever the call that gives it."""
+        shown = pdf_text(text)
+        if shown.count(MISSING) > text.count(MISSING):
+            self.lacks_glyphs = True
+        return super().normalize_text(shown)
+
     def footer(self):
         self.set_y(-15)
-        self.set_font("Helvetica", size=8)
+        self.set_font(FONT, size=8)
         self.cell(0, LINE, f"Page {self.page_no()} of {{nb}}", align="C")
 
 
 def render_pdf(document):
     """Return the invoice in ``document`` (see ``tickets.invoices.invoice_document``) as PDF."""
     invoice = document["invoice"]
-    pdf = InvoicePDF(format="A4")
-    pdf.core_fonts_encoding = ENCODING
-    pdf.set_title(pdf_text(f"Invoice {invoice.number}"))
-    pdf.set_author(pdf_text(invoice.seller_name))
+    pdf = InvoicePDF()
+    # Document properties are not drawn, so they keep every character.
+    pdf.set_title(f"Invoice {invoice.number}")
+    pdf.set_author(invoice.seller_name)
     pdf.set_margins(18, 18, 18)
     pdf.set_auto_page_break(True, margin=22)
     pdf.add_page()
@@ -81,12 +95,15 @@ def render_pdf(document):
     write_parties(pdf, invoice)
     write_items(pdf, invoice, document["items"])
     write_totals(pdf, invoice, document)
+    if pdf.lacks_glyphs:
+        pdf.ln(2)
+        write_lines(pdf, MISSING_NOTE, size=8)
     return bytes(pdf.output())
 
 
 def write_lines(pdf, text, *, size=10, style=""):
-    pdf.set_font("Helvetica", style=style, size=size)
-    pdf.multi_cell(0, LINE, pdf_text(text), **NEXT_LINE)
+    pdf.set_font(FONT, style=style, size=size)
+    pdf.multi_cell(0, LINE, text, **NEXT_LINE)
 
 
 def write_heading(pdf, invoice, order):
@@ -118,16 +135,16 @@ def write_parties(pdf, invoice):
     bottoms = []
     for x, title, text in ((pdf.l_margin, "From", seller), (pdf.l_margin + half + 6, "To", buyer)):
         pdf.set_xy(x, top)
-        pdf.set_font("Helvetica", style="B", size=10)
+        pdf.set_font(FONT, style="B", size=10)
         pdf.cell(half, LINE, title, new_x=XPos.LEFT, new_y=YPos.NEXT)
-        pdf.set_font("Helvetica", size=10)
-        pdf.multi_cell(half, LINE, pdf_text(text), new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.set_font(FONT, size=10)
+        pdf.multi_cell(half, LINE, text, new_x=XPos.LEFT, new_y=YPos.NEXT)
         bottoms.append(pdf.get_y())
     pdf.set_xy(pdf.l_margin, max(bottoms) + 6)
 
 
 def write_items(pdf, invoice, items):
-    pdf.set_font("Helvetica", size=10)
+    pdf.set_font(FONT, size=10)
     with pdf.table(
         col_widths=(90, 20, 32, 32),
         text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
@@ -137,7 +154,7 @@ def write_items(pdf, invoice, items):
         for item in items:
             table.row(
                 [
-                    pdf_text(item["description"]),
+                    item["description"],
                     str(item["quantity"]),
                     money(item["unit_price"], invoice.currency),
                     money(item["amount"], invoice.currency),
@@ -169,8 +186,8 @@ def total_rows(invoice, document):
 def write_totals(pdf, invoice, document):
     for label, amount in total_rows(invoice, document):
         bold = "B" if label == "Total" else ""
-        pdf.set_font("Helvetica", style=bold, size=10)
-        pdf.cell(pdf.epw - 40, LINE + 1, pdf_text(label), align="R")
+        pdf.set_font(FONT, style=bold, size=10)
+        pdf.cell(pdf.epw - 40, LINE + 1, label, align="R")
         pdf.cell(40, LINE + 1, amount, align="R", **NEXT_LINE)
     pdf.ln(4)
     write_lines(pdf, document["state"], style="B")

@@ -343,6 +343,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},
+        # fpdf2 subsets the invoice font with fontTools, which logs each step at INFO.
+        "fontTools": {"level": "WARNING"},
     },
 }
 

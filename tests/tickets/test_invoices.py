@@ -328,23 +328,84 @@ def test_invoice_pdf_holds_number_buyer_items_and_totals(client, invoicing_works
     assert "Paid 80.00 EUR on" in text and "(by bank transfer)" in text
 
 
-def test_invoice_pdf_of_non_latin_names_transliterated(client, invoicing_workshop, no_stripe):
+def pdf_fonts(response):
+    reader = PdfReader(io.BytesIO(response.content))
+    fonts = reader.pages[0]["/Resources"]["/Font"].values()
+    return sorted(str(font.get_object()["/BaseFont"]).split("+")[-1] for font in fonts)
+
+
+@pytest.mark.parametrize(
+    "name, address",
+    [
+        ("Łukasz Żółć", "ul. Świętokrzyska 12\n00-001 Warszawa"),
+        ("Ελένη Παπαδοπούλου", "Οδός Ερμού 25\n105 63 Αθήνα"),
+        ("Юлия Иванова", "ул. Льва Толстого 16\n119021 Москва"),
+        # Right to left; pypdf reads a line mixing digits into it in drawn (visual) order.
+        ("محمد عبد الله", "شارع التحرير\nالقاهرة"),
+        ("שרה כהן", "רחוב הרצל\nתל אביב"),
+    ],
+)
+def test_invoice_pdf_shows_names_as_given(client, invoicing_workshop, no_stripe, name, address):
     invoicing_workshop.organiser_name = "Łódź Machine Learning Society"
     invoicing_workshop.save()
+    order = invoice_order(invoicing_workshop, buyer={"name": name, "email": "buyer@example.org"})
+    Invoice.objects.filter(order=order).update(billing_address=address)
+
+    response = client.get(invoice_url(order, "invoice.pdf"))
+
+    text = pdf_of(response)
+    assert f"{name}\n{address}\nbuyer@example.org" in text
+    assert "Łódź Machine Learning Society" in text
+    assert "Page 1 of 1" in text
+    assert "□" not in text
+    assert pdf_fonts(response) == ["DejaVuSansBold", "DejaVuSansBook"]
+
+
+def test_invoice_pdf_of_cjk_name_boxes_what_the_font_lacks(client, invoicing_workshop, no_stripe):
     buyer = {"name": "Zoë Łukasiewicz 李小龍", "email": "zoe@example.org"}
     order = invoice_order(invoicing_workshop, buyer=buyer)
+    Invoice.objects.filter(order=order).update(billing_address="東京都千代田区 1")
 
     html = client.get(invoice_url(order)).content.decode()
-    text = pdf_of(client.get(invoice_url(order, "invoice.pdf")))
+    response = client.get(invoice_url(order, "invoice.pdf"))
 
-    assert "Zoë Łukasiewicz 李小龍" in html
-    assert "Zoë Lukasiewicz ???" in text
-    assert "Lódz Machine Learning Society" in text
+    text = pdf_of(response)
+    assert response.status_code == 200
+    assert "Zoë Łukasiewicz 李小龍<br>東京都千代田区 1" in html
+    assert "Zoë Łukasiewicz □□□\n□□□□□□□ 1" in text
+    assert (
+        "□ marks a character that this PDF's font cannot show; "
+        "the invoice web page shows every character." in text
+    )
 
 
-def test_pdf_text_keeps_windows_1252_and_spells_out_the_rest():
+def test_invoice_pdf_of_many_scripts_stays_small(client, invoicing_workshop, no_stripe):
+    # Every distinct letter adds its glyph to the embedded font subsets.
+    name = "Łukasz Żółć, Ελένη Παπαδοπούλου, Юлия Иванова, Nguyễn Thị Đặng, 山田太郎, 김민준 😀"
+    address = "\n".join(
+        [
+            "ÀÁÂÃÄÅĀĂĄÇĆĈĊČĎĐÈÉÊËĒĔĖĘĚĜĞĠĢĤĦÌÍÎÏĨĪĬĮİĴĶĹĻĽĿŁÑŃŅŇŊÒÓÔÕÖØŌŎŐŒŔŖŘŚŜŞŠŢŤŦÙÚÛÜŨŪŬŮŰŲŴŶŸŹŻŽ",
+            "ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩαβγδεζηθικλμνξοπρστυφχψωάέήίόύώ",
+            "АБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдежзийклмнопрстуфхцчшщъыьэюяёЁЇїЄєІіЎў",
+        ]
+    )
+    order = invoice_order(invoicing_workshop, buyer={"name": name, "email": "x@example.org"})
+    Invoice.objects.filter(order=order).update(billing_address=address)
+
+    response = client.get(invoice_url(order, "invoice.pdf"))
+
+    assert response.status_code == 200
+    assert len(response.content) < 200_000
+    text = pdf_of(response)
+    assert "Nguyễn Thị Đặng" in text
+    assert "□□□□, □□□ 😀" in text
+
+
+def test_pdf_text_composes_and_boxes_what_the_font_lacks():
     assert pdf_text("Müller – “Straße” 5 €") == "Müller – “Straße” 5 €"
-    assert pdf_text("Dvořák, Łukasz, Ørsted, Ἀθῆναι") == "Dvorák, Lukasz, Ørsted, ??????"
+    assert pdf_text("Dvor\u030cák, Łukasz, Ørsted, Ἀθῆναι") == "Dvořák, Łukasz, Ørsted, Ἀθῆναι"
+    assert pdf_text("山田 太郎\nनमस्ते") == "□□ □□\n□□□□□□"
+    assert pdf_text("Main St.\t5\r\nBerlin") == "Main St. 5\r\nBerlin"
 
 
 def test_refund_shown_on_invoice(client, workshop):
