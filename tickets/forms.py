@@ -6,6 +6,8 @@ from tickets.models import Order
 
 # Optional details for the invoice; the billing address is the field invoice_details.
 BILLING_FIELDS = ("billing_name", "vat_number", "po_number")
+# Django's EmailField allows 320 characters; the models' e-mail columns hold 254.
+EMAIL_MAX_LENGTH = 254
 # VAT and similar tax numbers: a country prefix or digits, at most 30 characters.
 VAT_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9.\-/]{3,29}")
 
@@ -37,7 +39,7 @@ class CheckoutForm(forms.Form):
     """The buyer, each attendee, the payment method and the code of conduct."""
 
     buyer_name = forms.CharField(label="Your name", max_length=200)
-    buyer_email = forms.EmailField(label="Your e-mail address")
+    buyer_email = forms.EmailField(label="Your e-mail address", max_length=EMAIL_MAX_LENGTH)
     accept_code_of_conduct = forms.BooleanField(
         label="I accept the code of conduct and the privacy notice.",
         error_messages={"required": "Please accept the code of conduct to continue."},
@@ -51,7 +53,7 @@ class CheckoutForm(forms.Form):
                 label=f"Attendee {number}: name", max_length=200
             )
             self.fields[f"attendee_{number}_email"] = forms.EmailField(
-                label=f"Attendee {number}: e-mail address"
+                label=f"Attendee {number}: e-mail address", max_length=EMAIL_MAX_LENGTH
             )
         if any(value != Order.Method.FREE for value, _ in methods):
             self.fields.update(billing_fields())
@@ -111,7 +113,7 @@ class CheckoutForm(forms.Form):
 
 class AttendeeForm(forms.Form):
     name = forms.CharField(label="Name", max_length=200)
-    email = forms.EmailField(label="E-mail address")
+    email = forms.EmailField(label="E-mail address", max_length=EMAIL_MAX_LENGTH)
 
 
 class ResendLinksForm(forms.Form):

@@ -69,6 +69,9 @@ def invoice_response(request, order, *, pdf, links):
 
 
 def secret_order(code, secret):
+    # PostgreSQL refuses NUL characters in a query; no order code has one.
+    if "\x00" in code:
+        raise Http404("No such order.")
     order = Order.objects.select_related("workshop").filter(code=code).first()
     if order is None or not secret_matches(secret, order.secret):
         raise Http404("No such order.")
@@ -90,7 +93,8 @@ def invoice_page(request, code, secret, pdf=False):
 @private_page
 def my_invoice(request, code, pdf=False):
     """Show the signed-in buyer's invoice; other people's orders are not found."""
-    order = orders_of(request.user).filter(code=code).first()
+    # PostgreSQL refuses NUL characters in a query; no order code has one.
+    order = orders_of(request.user).filter(code=code).first() if "\x00" not in code else None
     if order is None:
         raise Http404("No such order among yours.")
     links = {

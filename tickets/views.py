@@ -153,6 +153,9 @@ def place_order(request, workshop, form, context):
 
 
 def get_order(code, secret):
+    # PostgreSQL refuses NUL characters in a query; no order code has one.
+    if "\x00" in code:
+        raise Http404("No such order.")
     order = Order.objects.select_related("workshop", "invoice").filter(code=code).first()
     if order is None or not secret_matches(secret, order.secret):
         raise Http404("No such order.")
@@ -208,7 +211,8 @@ def refresh_from_stripe(order):
 
 
 def correct_attendee(request, order):
-    ticket = order.tickets.filter(id=request.POST.get("ticket", "")).first()
+    ticket_id = request.POST.get("ticket", "")
+    ticket = order.tickets.filter(id=ticket_id).first() if ticket_id.isdecimal() else None
     if ticket is None:
         raise Http404("No such ticket.")
     form = AttendeeForm(request.POST, prefix=f"t{ticket.id}")

@@ -4,7 +4,13 @@ from decimal import Decimal
 
 import pytest
 
-from tests.factories import TicketTypeFactory, VoucherFactory
+from tests.factories import (
+    OrderFactory,
+    TicketFactory,
+    TicketTypeFactory,
+    UserFactory,
+    VoucherFactory,
+)
 from tests.tickets.conftest import people
 from tickets import services
 from tickets.models import Order, StripeEvent
@@ -73,3 +79,106 @@ def test_processing_payment_not_held_when_voucher_used_up(workshop, standin):
 
     late.refresh_from_db()
     assert late.status == Order.Status.PENDING
+
+
+# -- Bad input that answered 500 ----------------------------------------------------------
+
+# 255 to 320 characters: Django's EmailField accepts up to 320, the columns hold 254.
+LONG_EMAIL = "a" * 64 + "@" + ("b" * 60 + ".") * 4 + "org"
+
+
+def invoice_checkout_data(ticket_type, **changes):
+    data = {
+        f"qty_{ticket_type.id}": "1",
+        "buyer_name": "Ada Buyer",
+        "buyer_email": "ada@example.org",
+        "attendee_1_name": "Attendee 1",
+        "attendee_1_email": "attendee1@example.org",
+        "payment_method": "invoice",
+        "invoice_details": "1 Main Street",
+        "accept_code_of_conduct": "on",
+    }
+    return {**data, **changes}
+
+
+@pytest.mark.parametrize("field", ["buyer_email", "attendee_1_email"])
+def test_checkout_email_longer_than_column_refused(client, workshop, no_stripe, field):
+    ticket_type = TicketTypeFactory(workshop=workshop, invoice_allowed=True)
+    assert 254 < len(LONG_EMAIL) <= 320
+
+    response = client.post(
+        "/tickets/checkout/", invoice_checkout_data(ticket_type, **{field: LONG_EMAIL})
+    )
+
+    assert response.status_code == 200
+    assert "Ensure this value has at most 254 characters" in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+def test_order_page_attendee_email_longer_than_column_refused(client, workshop):
+    order = OrderFactory(workshop=workshop, status="paid")
+    ticket = TicketFactory(order=order, ticket_type=TicketTypeFactory(workshop=workshop))
+    prefix = f"t{ticket.id}"
+
+    response = client.post(
+        order.get_absolute_url(),
+        {"ticket": ticket.id, f"{prefix}-name": "Grace", f"{prefix}-email": LONG_EMAIL},
+        follow=True,
+    )
+
+    ticket.refresh_from_db()
+    assert response.status_code == 200
+    assert "Please give a name and a valid e-mail address." in response.content.decode()
+    assert ticket.attendee_email != LONG_EMAIL
+
+
+def test_ticket_list_voucher_with_nul_is_not_valid(client, workshop):
+    response = client.get("/tickets/", {"voucher": "SPEAKER\x00"})
+
+    assert response.status_code == 200
+    assert "This voucher code is not valid." in response.content.decode()
+
+
+def test_checkout_voucher_with_nul_refused(client, workshop, no_stripe):
+    ticket_type = TicketTypeFactory(workshop=workshop, invoice_allowed=True)
+
+    response = client.post(
+        "/tickets/checkout/", invoice_checkout_data(ticket_type, voucher="X\x00"), follow=True
+    )
+
+    assert response.status_code == 200
+    assert "This voucher code is not valid." in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize("suffix", ["", "invoice/", "invoice.pdf"])
+def test_order_address_with_nul_code_404(client, workshop, suffix):
+    response = client.get(f"/orders/AB%00CD/secret/{suffix}")
+
+    assert response.status_code == 404
+
+
+def test_my_invoice_with_nul_code_404(client, workshop):
+    client.force_login(UserFactory())
+
+    response = client.get("/tickets/mine/AB%00CD/invoice/")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("ticket_id", ["", "abc", "1\x00", "1.5"])
+def test_order_page_post_with_bad_ticket_id_404(client, workshop, ticket_id):
+    order = OrderFactory(workshop=workshop, status="paid")
+    TicketFactory(order=order, ticket_type=TicketTypeFactory(workshop=workshop))
+
+    response = client.post(order.get_absolute_url(), {"ticket": ticket_id})
+
+    assert response.status_code == 404
+
+
+def test_order_page_post_without_ticket_404(client, workshop):
+    order = OrderFactory(workshop=workshop, status="paid")
+
+    response = client.post(order.get_absolute_url(), {})
+
+    assert response.status_code == 404

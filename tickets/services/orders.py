@@ -122,6 +122,9 @@ def find_voucher(*, workshop, code, lock=False):
     code = (code or "").strip().upper()
     if not code:
         return None
+    if "\x00" in code:
+        # PostgreSQL refuses NUL characters in a query; no code has one.
+        raise OrderError("This voucher code is not valid.")
     queryset = Voucher.objects.filter(workshop=workshop, code=code).prefetch_related("ticket_types")
     if lock:
         queryset = queryset.select_for_update()
