@@ -99,3 +99,48 @@ def test_invoice_accessible_and_prints_on_one_a4_sheet_in_chromium(
     # A4 in PDF points: 595 x 842.
     box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
     assert (round(float(box[1])), round(float(box[2]))) == (595, 842)
+
+
+# Return the words (runs without spaces or dashes) of the matched elements that the browser
+# split across two lines, as a table column squeezed to a few letters does.
+BROKEN_WORDS = """(selector) => {
+  const broken = [];
+  for (const element of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      for (const word of node.textContent.matchAll(/[^\\s\\u2014-]+/g)) {
+        const range = document.createRange();
+        range.setStart(node, word.index);
+        range.setEnd(node, word.index + word[0].length);
+        const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0)
+          .map((r) => Math.round(r.top)));
+        if (tops.size > 1) broken.push(word[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invoice_items_keep_their_words_whole_on_a_phone(live_server, workshop, no_stripe):
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    workshop.title = "Real-world Perspectives in Machine Learning for Science"
+    workshop.save()
+    order = invoice_order(workshop)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 375, "height": 800})
+        page.goto(f"{live_server.url}{order.get_absolute_url()}invoice/")
+        broken = page.evaluate(BROKEN_WORDS, ".invoice-items th, .invoice-items td")
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        browser.close()
+
+    assert broken == []
+    assert scroll_width <= 375
