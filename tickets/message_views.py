@@ -191,7 +191,9 @@ def message_send(request, pk):
     """Send the draft to its recipients, once."""
     message = message_of(request, pk)
     expected = request.POST.get("recipient_count", "")
-    expected = int(expected) if expected.isdigit() else None
+    # isdigit() alone lets "²" and numbers too long for int() through.
+    plain_number = expected.isascii() and expected.isdigit() and len(expected) < 19
+    expected = int(expected) if plain_number else None
     try:
         outcome = mailing.send_message(message=message, expected_count=expected)
     except mailing.AlreadySent as error:

@@ -14,6 +14,7 @@ from tests.factories import (
 from tests.tickets.conftest import people
 from tickets import services
 from tickets.models import Order, StripeEvent
+from tickets.services import messages as mailing
 
 pytestmark = pytest.mark.django_db
 
@@ -182,3 +183,20 @@ def test_order_page_post_without_ticket_404(client, workshop):
     response = client.post(order.get_absolute_url(), {})
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("count", ["²", "9" * 5000])
+def test_message_send_with_malformed_recipient_count_no_500(
+    organiser_client, workshop, outbox, count
+):
+    order = OrderFactory(workshop=workshop, status="paid")
+    TicketFactory(order=order, ticket_type=TicketTypeFactory(workshop=workshop))
+    message = mailing.save_draft(
+        workshop=workshop, subject="Hello", body="Hi", ticket_types=[], author=None
+    )
+
+    response = organiser_client.post(
+        f"/organisers/messages/{message.pk}/send/", {"recipient_count": count}
+    )
+
+    assert response.status_code == 302
