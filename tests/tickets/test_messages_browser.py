@@ -107,3 +107,36 @@ def test_organiser_writes_previews_tests_and_sends_once(live_server, page, mailo
     message = AttendeeMessage.objects.get()
     assert message.status == AttendeeMessage.Status.SENT
     assert message.deliveries.count() == 2
+
+
+def test_message_tables_keep_their_words_whole_on_a_phone(live_server, page, mailoutbox):
+    from tests.tickets.test_invoices_browser import BROKEN_WORDS
+    from tickets.services import messages as mailing
+
+    workshop = WorkshopFactory()
+    ticket_type = TicketTypeFactory(workshop=workshop)
+    for name in ["Zoë Ångström", "Ann O'Neil"]:
+        TicketFactory(
+            order=OrderFactory(workshop=workshop),
+            ticket_type=ticket_type,
+            attendee_name=name,
+            attendee_email=f"{name.split()[0].lower()}@example.org",
+        )
+    organiser = UserFactory(is_staff=True, email="organiser@example.org")
+    message = mailing.save_draft(
+        workshop=workshop,
+        subject="Welcome and practical information",
+        body="See you soon.",
+        ticket_types=[],
+        author=organiser,
+    )
+    mailing.send_message(message=message)
+    sign_in(page, live_server, organiser)
+    page.set_viewport_size({"width": 375, "height": 800})
+
+    broken = {}
+    for path in ["/organisers/messages/", f"/organisers/messages/{message.pk}/"]:
+        page.goto(path)
+        broken[path] = page.evaluate(BROKEN_WORDS, "table th, table td")
+
+    assert broken == {"/organisers/messages/": [], f"/organisers/messages/{message.pk}/": []}
