@@ -35,6 +35,29 @@ def staff_only(view):
     return wrapper
 
 
+# The largest id a database integer column holds (BigAutoField on SQLite and PostgreSQL).
+MAX_ID = 2**63 - 1
+
+
+class TicketTypesField(forms.ModelMultipleChoiceField):
+    """Choose ticket types; an id beyond the database's integers is an invalid choice.
+
+    Django passes such ids to an ``__in`` lookup, which the database driver refuses with an
+    error (a 500) instead of matching nothing.
+    """
+
+    def _check_values(self, value):
+        for pk in value:
+            text = str(pk).strip()
+            if text.lstrip("-").isdigit() and abs(int(text)) > MAX_ID:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": pk},
+                )
+        return super()._check_values(value)
+
+
 class MessageForm(forms.Form):
     subject = forms.CharField(max_length=200)
     body = forms.CharField(
@@ -43,7 +66,7 @@ class MessageForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 14}),
         help_text="Markdown: *emphasis*, **bold**, [links](https://example.org), lists.",
     )
-    ticket_types = forms.ModelMultipleChoiceField(
+    ticket_types = TicketTypesField(
         queryset=TicketType.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,

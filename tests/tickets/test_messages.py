@@ -329,6 +329,19 @@ def test_new_message_refuses_another_workshops_ticket_type(organiser_client, wor
     assert "Select a valid choice." in response.content.decode()
 
 
+@pytest.mark.parametrize("pk", ["9" * 25, "-" + "9" * 25])
+def test_new_message_refuses_a_ticket_type_id_beyond_the_databases_integers(
+    organiser_client, workshop, pk
+):
+    response = organiser_client.post(NEW, {"subject": "Hi", "body": "x", "ticket_types": [pk]})
+
+    assert response.status_code == 400
+    assert f"Select a valid choice. {pk} is not one of the available choices." in (
+        response.content.decode()
+    )
+    assert not AttendeeMessage.objects.exists()
+
+
 def test_preview_without_recipients_offers_no_send_button(organiser_client, workshop):
     message = draft(workshop)
 
