@@ -63,6 +63,9 @@ def client_ip(request):
         parsed = ipaddress.ip_address(address)
     except ValueError:
         return address
+    if parsed.version == 6 and parsed.ipv4_mapped:
+        # An IPv4 client seen through a dual-stack socket: one address, not one network.
+        return str(parsed.ipv4_mapped)
     if parsed.version == 6:
         return str(ipaddress.ip_network(f"{parsed}/{IPV6_PREFIX}", strict=False).network_address)
     return str(parsed)

@@ -15,6 +15,7 @@ from tests.tickets.conftest import people
 from tickets import services
 from tickets.models import Order, StripeEvent
 from tickets.services import messages as mailing
+from workshop.ratelimit import client_ip
 
 pytestmark = pytest.mark.django_db
 
@@ -200,3 +201,15 @@ def test_message_send_with_malformed_recipient_count_no_500(
     )
 
     assert response.status_code == 302
+
+
+# -- IPv4 clients seen through a dual-stack socket ----------------------------------------
+
+
+def test_client_ip_keeps_ipv4_mapped_addresses_apart(rf):
+    # A server listening on [::] sees IPv4 clients as ::ffff:a.b.c.d; cut to /64, every IPv4
+    # client became "::" and shared one rate limit and one cap on unpaid seats.
+    one = rf.get("/", REMOTE_ADDR="::ffff:203.0.113.9")
+    two = rf.get("/", REMOTE_ADDR="::ffff:198.51.100.7")
+
+    assert (client_ip(one), client_ip(two)) == ("203.0.113.9", "198.51.100.7")
