@@ -179,3 +179,19 @@ def test_dashboard_fits_a_phone(context, door):
     assert page.locator(".chart-data table").is_visible()
     page.screenshot(path=str(ARTIFACTS / "dashboard-375.png"), full_page=True)
     assert violations == []
+
+
+def test_dashboard_table_captions_fit_their_panel_on_a_phone(context, door):
+    page = context.new_page()
+
+    page.goto("/organisers/")
+
+    # A caption as wide as its scrolling table would be cut at the panel's edge.
+    overflowing = page.evaluate(
+        """() => [...document.querySelectorAll('.figures-scroll caption')]
+            .filter((caption) => caption.getBoundingClientRect().right
+                > caption.closest('.figures-scroll').getBoundingClientRect().right + 1)
+            .map((caption) => caption.textContent.trim().slice(0, 40))"""
+    )
+    assert page.locator(".figures-scroll caption").count() >= 2
+    assert overflowing == []
