@@ -183,8 +183,11 @@ def test_dashboard_ticket_totals_when_all_limited(organiser_client, workshop):
 def test_dashboard_sold_reserved_left_match_the_shop(organiser_client, sales, client):
     """The dashboard counts seats as the ticket page sells them."""
     shop = html_of(client.get("/tickets/"))
+    dashboard = squash(html_of(organiser_client.get(DASHBOARD)))
 
     assert '<p class="ticket-availability">2 left</p>' in shop
+    # Regular's row: capacity 10, sold 4, reserved 4, left 2 (the shop's figure), checked in 1.
+    assert ">Regular</a></th> <td>10</td> <td>4</td> <td>4</td> <td>2</td>" in dashboard
 
 
 def test_dashboard_revenue_per_currency(organiser_client, sales):
