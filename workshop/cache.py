@@ -17,7 +17,9 @@ warning is logged once per request.
 import hashlib
 import logging
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from functools import partial, wraps
 
 from django.conf import settings
@@ -159,9 +161,10 @@ def _tokens(versions):
     return [token for token, _made in versions]
 
 
-def _entry_of(response, scopes, versions):
+def _entry_of(response, scopes, versions, seconds):
     headers = [(k, v) for k, v in response.items() if k.lower() not in PER_ANSWER_HEADERS]
     return {
+        "expires": time.time() + seconds,
         "scopes": list(scopes),
         "tokens": _tokens(versions),
         "content": response.content,
@@ -209,26 +212,78 @@ def _never_cached(response):
 
 
 def _stored_page(request, scopes, variant, seconds):
-    """Return (key, versions, stored entry or None); (None, [], None) when the cache fails.
-
-    One round trip reads the versions and the page together; a page stored under older
-    versions is ignored (and overwritten once rendered again).
-    """
+    """Return (key, versions, current stored entry or None); (None, [], None) if the cache fails."""
     try:
         key = _page_key(request, variant)
-        version_keys = [VERSION_KEY.format(scope=scope) for scope in scopes]
-        found = cache.get_many([*version_keys, key])
-        if all(version_key in found for version_key in version_keys):
-            versions = [found[version_key] for version_key in version_keys]
-        else:
-            versions = content_versions(scopes)
+        versions = content_versions(scopes)
+        entry = _current_page(key, dict(zip(scopes, versions, strict=True))) if seconds else None
     except Exception as error:  # any backend error: render uncached
         _warn_once(request, error)
         return None, [], None
-    entry = found.get(key)
-    if entry is None or not seconds or entry["tokens"] != _tokens(versions):
-        return key, versions, None
     return key, versions, entry
+
+
+def _current_page(key, versions_by_scope):
+    """Return the page stored at ``key`` if rendered under the current versions and not expired.
+
+    This process's copy is used when it is current, so that a hit reads only the versions
+    from Redis (a few bytes) rather than the page (up to a megabyte for the exports).
+    """
+    now = time.time()
+    entry = local_pages.get(key)
+    if entry is None or not _is_current(entry, versions_by_scope, now):
+        entry = cache.get(key)
+        if entry is None or not _is_current(entry, versions_by_scope, now):
+            return None
+        local_pages.put(key, entry)
+    return entry
+
+
+def _is_current(entry, versions_by_scope, now):
+    current = [versions_by_scope.get(scope) for scope in entry["scopes"]]
+    return (
+        None not in current
+        and entry["tokens"] == _tokens(current)
+        and entry.get("expires", 0) > now
+    )
+
+
+class LocalPages:
+    """The most recently used stored pages of this process, up to ``max_bytes`` of content."""
+
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self._pages = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            entry = self._pages.get(key)
+            if entry is not None:
+                self._pages.move_to_end(key)
+            return entry
+
+    def put(self, key, entry):
+        size = len(entry["content"])
+        with self._lock:
+            if key in self._pages:
+                self._bytes -= len(self._pages.pop(key)["content"])
+            if size > self.max_bytes // 4:  # one page must not push out all the others
+                return
+            self._pages[key] = entry
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _key, oldest = self._pages.popitem(last=False)
+                self._bytes -= len(oldest["content"])
+
+    def clear(self):
+        with self._lock:
+            self._pages.clear()
+            self._bytes = 0
+
+
+local_pages = LocalPages(max_bytes=settings.PUBLIC_PAGE_LOCAL_MB * 2**20)
 
 
 def _render(view, request, args, kwargs):
@@ -263,10 +318,11 @@ def cache_public_page(*, scopes=(CONTENT,), vary=None, timeout=None):
             response = _render(view, request, args, kwargs)
             if not _may_store(request, response):
                 return _never_cached(response)
-            entry = _entry_of(response, scopes, versions)
+            entry = _entry_of(response, scopes, versions, seconds)
             if key is not None and seconds:
                 try:
                     cache.set(key, entry, timeout=seconds)
+                    local_pages.put(key, entry)
                 except Exception as error:
                     _warn_once(request, error)
             return _answer(request, entry, varies_on_session=vary is not None, rendered=response)
@@ -321,14 +377,9 @@ class PublicPageMiddleware:
             return None
         version_keys = {scope: VERSION_KEY.format(scope=scope) for scope in (CONTENT, TICKETS)}
         try:
-            found = cache.get_many([*version_keys.values(), key])
+            found = cache.get_many(list(version_keys.values()))
+            versions = {scope: found[k] for scope, k in version_keys.items() if k in found}
+            return _current_page(key, versions)
         except Exception as error:  # any backend error: leave it to the view, uncached
             _warn_once(request, error)
             return None
-        entry = found.get(key)
-        if entry is None:
-            return None
-        current = [found.get(version_keys[scope]) for scope in entry["scopes"]]
-        if None in current or entry["tokens"] != _tokens(current):
-            return None
-        return entry

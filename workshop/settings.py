@@ -176,6 +176,9 @@ else:
 # Seconds a rendered public page may live in the cache (0: render every request). Changes bump
 # a content version and show at once; the lifetime bounds only what changes with the clock.
 PUBLIC_PAGE_CACHE_SECONDS = env_int("PUBLIC_PAGE_CACHE_SECONDS", 60)
+# Megabytes of stored pages each process also keeps in memory, so that a hit reads only the
+# content versions from Redis, not the page (0: always read the page from Redis).
+PUBLIC_PAGE_LOCAL_MB = env_int("PUBLIC_PAGE_LOCAL_MB", 8)
 # Sessions live in the database, so any app server can answer any request.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 

@@ -26,7 +26,13 @@ from tests.factories import (
     VoucherFactory,
 )
 from tickets.models import Order
-from workshop.cache import CONTENT, TICKETS, content_versions
+from workshop.cache import (
+    CONTENT,
+    TICKETS,
+    LocalPages,
+    bump_content_version,
+    content_versions,
+)
 from workshop.cache_backends import FaultTolerantRedisCache
 
 pytestmark = pytest.mark.django_db
@@ -564,3 +570,35 @@ def test_unknown_host_is_refused_not_looked_up(client, site, caplog):
 
     assert response.status_code == 400
     assert not [r for r in caplog.records if r.name == "workshop.cache"]
+
+
+def test_hit_reads_only_the_versions_when_this_process_has_the_page(client, site):
+    client.get("/schedule.json")
+    for key in stored_pages():  # gone from the shared cache; this process keeps its copy
+        del cache._cache[key]
+
+    again = client.get("/schedule.json")
+
+    assert again.status_code == 200
+    assert "Choosing metrics" in again.content.decode()
+    assert stored_pages() == []
+
+
+def test_this_process_copy_is_not_used_after_a_change(client, site):
+    client.get("/talks/")
+    Talk = type(site["talk"])
+    Talk.objects.filter(pk=site["talk"].pk).update(title="Changed without a signal")
+    bump_content_version()
+
+    assert "Changed without a signal" in client.get("/talks/").content.decode()
+
+
+def test_local_pages_keep_the_most_recent_within_their_size():
+    pages = LocalPages(max_bytes=40)
+
+    for name in "abcde":
+        pages.put(name, {"content": b"x" * 10})
+    pages.put("huge", {"content": b"x" * 11})  # over a quarter of the budget: not kept
+
+    assert [name for name in "abcde" if pages.get(name)] == ["b", "c", "d", "e"]
+    assert pages.get("huge") is None
