@@ -1,8 +1,10 @@
 """Bugs found in a second review of the money and access code, each with the test that shows it."""
 
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 
 from tests.factories import (
     OrderFactory,
@@ -10,10 +12,12 @@ from tests.factories import (
     TicketTypeFactory,
     UserFactory,
     VoucherFactory,
+    WorkshopFactory,
 )
 from tests.tickets.conftest import people
 from tickets import services
-from tickets.models import Order, StripeEvent
+from tickets.models import Order, StripeEvent, Voucher
+from tickets.services import checkout, orders
 from tickets.services import messages as mailing
 from workshop.ratelimit import client_ip
 
@@ -213,3 +217,51 @@ def test_client_ip_keeps_ipv4_mapped_addresses_apart(rf):
     two = rf.get("/", REMOTE_ADDR="::ffff:198.51.100.7")
 
     assert (client_ip(one), client_ip(two)) == ("203.0.113.9", "198.51.100.7")
+
+
+# -- The voucher's last use, taken while a late payment is checked (PostgreSQL) -------------
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite serialises all writers; no row locks."
+)
+@pytest.mark.django_db(transaction=True)
+def test_late_payment_waits_for_an_order_taking_the_last_voucher_use():
+    # Different ticket types, so only the voucher's row lock can make one wait for the other.
+    workshop = WorkshopFactory()
+    late_type, other_type = TicketTypeFactory.create_batch(2, workshop=workshop, capacity=10)
+    voucher = VoucherFactory(workshop=workshop, max_uses=1)
+    late = OrderFactory(workshop=workshop, voucher=voucher, status="expired")
+    TicketFactory(order=late, ticket_type=late_type)
+    locked, release, result = threading.Event(), threading.Event(), {}
+
+    def other_buyer():
+        # What create_order does: lock its ticket types, then the voucher, then save the order.
+        with transaction.atomic():
+            orders.lock_ticket_types([other_type.id])
+            Voucher.objects.select_for_update().get(pk=voucher.pk)
+            other = OrderFactory(workshop=workshop, voucher=voucher, status="paid")
+            TicketFactory(order=other, ticket_type=other_type)
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    def late_payment():
+        with transaction.atomic():
+            result["remain"] = checkout.seats_remain_for(Order.objects.get(pk=late.pk))
+        connection.close()
+
+    buyer = threading.Thread(target=other_buyer)
+    buyer.start()
+    assert locked.wait(10)
+    payment = threading.Thread(target=late_payment)
+    payment.start()
+    payment.join(0.5)
+    waited = payment.is_alive()
+    release.set()
+    buyer.join()
+    payment.join()
+
+    assert waited
+    assert result == {"remain": False}
