@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from tests.browser import checkers
 from tests.browser.conftest import share_test_connections
 from tests.browser.keyboard import focused, tab_to
 from tests.factories import (
@@ -195,3 +196,12 @@ def test_dashboard_table_captions_fit_their_panel_on_a_phone(context, door):
     )
     assert page.locator(".figures-scroll caption").count() >= 2
     assert overflowing == []
+
+
+def test_dashboard_is_accessible_on_a_phone(context, door):
+    page = context.new_page()
+
+    page.goto("/organisers/")
+
+    # Tables scroll sideways in their panels here: a keyboard must reach every scroller.
+    checkers.assert_accessible(page)
