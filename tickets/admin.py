@@ -81,7 +81,8 @@ class TicketInline(admin.TabularInline):
     model = Ticket
     extra = 0
     fields = ["code", "ticket_type", "attendee_name", "attendee_email", "price", "checked_in_at"]
-    readonly_fields = ["code", "ticket_type", "price"]
+    # Check-ins go through the check-in service (refusals, who, the log), as on the ticket page.
+    readonly_fields = ["code", "ticket_type", "price", "checked_in_at"]
     can_delete = False
 
     def has_add_permission(self, request, obj=None):

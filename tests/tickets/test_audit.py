@@ -293,3 +293,20 @@ def test_editing_a_ticket_in_the_admin_is_logged(organiser_client, workshop):
 
     assert response.status_code == 302
     assert log_entries(ticket) == [("Changed Attendee email.", "organiser", CHANGE)]
+
+
+def test_order_page_cannot_check_in_a_ticket_past_the_door_rules(organiser_client, workshop):
+    """Check-ins go through the check-in service (refusals, who, the log), not the order form."""
+    order = OrderFactory(workshop=workshop, status=Order.Status.CANCELLED)
+    ticket = TicketFactory(order=order)
+    url = f"{ORDERS}{order.pk}/change/"
+    data = form_data(organiser_client.get(url), "order_form")
+    data["tickets-0-checked_in_at_0"] = "2030-11-02"
+    data["tickets-0-checked_in_at_1"] = "10:00:00"
+
+    response = organiser_client.post(url, data)
+
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.checked_in_at is None
+    assert not CheckInEvent.objects.exists()
