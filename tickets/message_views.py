@@ -1,11 +1,7 @@
 """Organisers' pages for messages to attendees: write, preview, test, send, retry."""
 
-from functools import wraps
-
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,24 +11,9 @@ from tickets.models import AttendeeMessage, MessageDelivery, TicketType
 from tickets.services import messages as mailing
 from workshop.current import current_workshop
 from workshop.markdown import render_markdown
+from workshop.organisers import staff_required
 
 Delivery = MessageDelivery.Status
-
-
-def staff_only(view):
-    """Send anonymous visitors to sign in and refuse signed-in non-staff with 403."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
-            raise PermissionDenied("Only organisers may use this page.")
-        response = view(request, *args, **kwargs)
-        response["Cache-Control"] = "private, no-store"
-        return response
-
-    return wrapper
 
 
 # The largest id a database integer column holds (BigAutoField on SQLite and PostgreSQL).
@@ -100,7 +81,7 @@ def message_of(request, pk):
     )
 
 
-@staff_only
+@staff_required
 def message_list(request):
     """List the messages of the current workshop with their delivery counts."""
     workshop = current_workshop(request)
@@ -118,13 +99,13 @@ def message_list(request):
     return render(request, "tickets/messages/list.html", {"rows": rows})
 
 
-@staff_only
+@staff_required
 def message_new(request):
     """Write a new message; saving keeps it as a draft and shows the preview."""
     return edit_draft(request, message=None)
 
 
-@staff_only
+@staff_required
 def message_edit(request, pk):
     """Change a draft message."""
     message = message_of(request, pk)
@@ -158,7 +139,7 @@ def edit_draft(request, *, message):
     return render(request, "tickets/messages/edit.html", context, status=status)
 
 
-@staff_only
+@staff_required
 def message_preview(request, pk):
     """Show a draft as attendees will see it, with who would receive it now."""
     message = message_of(request, pk)
@@ -175,7 +156,7 @@ def message_preview(request, pk):
     return render(request, "tickets/messages/preview.html", context)
 
 
-@staff_only
+@staff_required
 def message_detail(request, pk):
     """Show a sent message and the state of each delivery."""
     message = message_of(request, pk)
@@ -194,7 +175,7 @@ def message_detail(request, pk):
     return render(request, "tickets/messages/detail.html", context)
 
 
-@staff_only
+@staff_required
 @require_POST
 def message_test(request, pk):
     """Send the draft to the signed-in organiser only."""
@@ -208,7 +189,7 @@ def message_test(request, pk):
     return redirect("tickets:message_preview", pk=message.pk)
 
 
-@staff_only
+@staff_required
 @require_POST
 def message_send(request, pk):
     """Send the draft to its recipients, once."""
@@ -229,7 +210,7 @@ def message_send(request, pk):
     return redirect("tickets:message_detail", pk=message.pk)
 
 
-@staff_only
+@staff_required
 @require_POST
 def message_retry(request, pk):
     """Send the failed deliveries of a message again."""
