@@ -1,5 +1,7 @@
 """Messages to attendees: recipients, preview, test send, sending once, pages and permissions."""
 
+import datetime as dt
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -523,3 +525,22 @@ def test_message_preview_query_count(
         response = organiser_client.get(f"{LIST}{message.pk}/preview/")
 
     assert f"<h2>Recipients ({count})</h2>" in response.content.decode()
+
+
+def test_message_pages_show_times_in_the_workshops_zone(organiser_client, workshop, regular):
+    workshop.time_zone = "Asia/Tokyo"
+    workshop.save()
+    holder(regular, "ada@example.org")
+    message = draft(workshop, subject="Zoned")
+    moment = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
+    AttendeeMessage.objects.filter(pk=message.pk).update(
+        created_at=moment, sent_at=moment, status=AttendeeMessage.Status.SENT
+    )
+
+    listing = organiser_client.get(LIST).content.decode()
+    detail = organiser_client.get(f"{LIST}{message.pk}/").content.decode()
+
+    # 10:00 UTC is 19:00 in Tokyo.
+    assert "1 May 2026, 19:00" in listing
+    assert "1 May 2026, 19:00" in detail
+    assert "10:00" not in listing + detail
