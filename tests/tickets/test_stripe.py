@@ -423,6 +423,24 @@ def test_late_payment_refund_retried_when_stripe_down(workshop, standin):
     assert len(standin.refunds) == 1
 
 
+def test_late_payment_refund_refused_by_stripe_is_retried_not_forgotten(workshop, standin):
+    ticket_type = TicketTypeFactory(workshop=workshop, capacity=1)
+    late = card_order(workshop, ticket_type)
+    Order.objects.filter(pk=late.pk).update(status="expired")
+    card_order(workshop, ticket_type)
+    event = standin.pay(late.stripe_session_id, deliver=False)
+    # A 400 (say, a disputed charge) is an InvalidRequestError, like an unknown object.
+    standin.fail_next(400, path="/v1/refunds")
+
+    first = standin.deliver(event)
+    second = standin.deliver(event)
+
+    late.refresh_from_db()
+    assert (first, second) == (503, 200)
+    assert late.status == Order.Status.REFUNDED
+    assert len(standin.refunds) == 1
+
+
 @pytest.mark.parametrize(
     ("amount", "status", "refunded"),
     [

@@ -380,6 +380,10 @@ def handle_stripe_event(*, payload):
         elif event_type == "charge.refunded":
             order, result = record_charge_refund(charge_id=object_id)
     except stripe.InvalidRequestError as error:
+        if error.code != "resource_missing":
+            # Stripe refused something we asked (a refund of a disputed charge, say): answer
+            # 5xx so that Stripe delivers the event again, rather than forget the money.
+            raise
         # The object does not exist in our Stripe account: nothing of ours to update.
         result = f"unknown object: {error.user_message or error}"[:300]
     StripeEvent.objects.get_or_create(
