@@ -98,9 +98,3 @@ class SpeakerProfileForm(SpeakerPhotoFormMixin, SpeakerIdentifiersFormMixin, for
             "short_bio": forms.Textarea(attrs={"rows": 3}),
             "bio": forms.Textarea(attrs={"rows": 10}),
         }
-
-
-class InviteForm(forms.Form):
-    """The address to invite a speaker at, used by the admin's single "invite" page."""
-
-    email = forms.EmailField(label="E-mail address")
