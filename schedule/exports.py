@@ -370,7 +370,8 @@ def build_json(workshop, slots, rooms):
             "conference": conference,
         },
     }
-    return json.dumps(data, indent=2, ensure_ascii=False).encode()
+    # No indent: it forces Python's slow encoder, and players read it, not people.
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _track_slug(track):

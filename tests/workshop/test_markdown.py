@@ -48,3 +48,34 @@ def test_markdown_allows_images_with_alt():
 def test_markdown_empty_is_empty():
     assert render_markdown("") == ""
     assert render_markdown(None) == ""
+
+
+def test_render_markdown_forgets_one_texts_definitions_before_the_next():
+    # The converter is reused between texts; "extra" keeps abbreviations and footnotes
+    # unless it is reset, so they must not leak into the next text.
+    first = render_markdown(
+        "The HTML spec[^1].\n\n*[HTML]: Hyper Text Markup Language\n\n[^1]: A note."
+    )
+    second = render_markdown("Plain HTML here[^1].")
+
+    assert "<abbr" in first and "A note." in first
+    assert "<abbr" not in second
+    assert "A note." not in second
+
+
+def test_render_markdown_gives_each_thread_its_own_converter():
+    import threading
+
+    texts = [f"Text number **{n}**" for n in range(40)]
+    results = {}
+
+    def render(n):
+        results[n] = str(render_markdown(texts[n] + " " * (n % 3)))
+
+    threads = [threading.Thread(target=render, args=(n,)) for n in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert all(f"<strong>{n}</strong>" in results[n] for n in range(40))
