@@ -132,7 +132,9 @@ TEMPLATES = [
 # Database: SQLite file by default, PostgreSQL (or anything dj-database-url knows) by URL.
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 0))}
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 0))
+    }
 except Exception as error:  # dj-database-url raises several types for bad URLs
     stop(f"DATABASE_URL is not a valid database URL ({error}).")
 if not DATABASES["default"].get("ENGINE"):

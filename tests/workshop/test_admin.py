@@ -6,7 +6,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(
-    "path", ["/admin/", "/admin/workshop/workshop/", "/admin/workshop/page/", "/admin/speakers/speaker/"]
+    "path",
+    ["/admin/", "/admin/workshop/workshop/", "/admin/workshop/page/", "/admin/speakers/speaker/"],
 )
 def test_admin_requires_login(client, path):
     response = client.get(path)

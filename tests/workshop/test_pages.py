@@ -19,7 +19,7 @@ def test_home_shows_seed_workshop(client, demo):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert f"<h1 id=\"workshop-title\">{SEED_TITLE}</h1>" in html
+    assert f'<h1 id="workshop-title">{SEED_TITLE}</h1>' in html
     assert "Numerous scientific disciplines have noticed a reproducibility crisis" in html
     assert "Friday 2 December 2022" in html
     assert "Online" in html
@@ -87,7 +87,9 @@ def test_base_template_has_landmarks_and_meta(client, workshop):
 
 
 def test_page_shows_markdown_and_menu(client, workshop):
-    PageFactory(slug="code-of-conduct", title="Code of conduct", body="Be **kind**.", menu_position=1)
+    PageFactory(
+        slug="code-of-conduct", title="Code of conduct", body="Be **kind**.", menu_position=1
+    )
 
     response = client.get("/code-of-conduct/")
 

@@ -28,7 +28,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Organiser account '{username}' exists{where}.")
             return
         password = secrets.token_urlsafe(18)
-        user = user_model.objects.create_superuser(username=username, email=email, password=password)
+        user = user_model.objects.create_superuser(
+            username=username, email=email, password=password
+        )
         self.mark_email_verified(user)
         password_path.parent.mkdir(parents=True, exist_ok=True)
         password_path.write_text(f"username: {username}\nemail: {email}\npassword: {password}\n")

@@ -17,9 +17,7 @@ class Command(BaseCommand):
         # Each app may ship a ``demo`` module with ``load(workshop)``; looking them up
         # by name keeps the dependency from workshop to the other apps one-way.
         for app_config in apps.get_app_configs():
-            if app_config.name == "workshop" or not module_has_submodule(
-                app_config.module, "demo"
-            ):
+            if app_config.name == "workshop" or not module_has_submodule(app_config.module, "demo"):
                 continue
             module = importlib.import_module(f"{app_config.name}.demo")
             module.load(workshop)
