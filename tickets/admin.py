@@ -89,16 +89,11 @@ class TicketInline(admin.TabularInline):
         return False
 
 
-class OrderEventInline(admin.TabularInline):
-    """The order's history: every status change and payment fact, with when and who."""
+class ReadOnlyLogInline(admin.TabularInline):
+    """A log kept by the services: shown with who did what, never added to or edited here."""
 
-    model = OrderEvent
     extra = 0
-    fields = ["created_at", "from_status", "to_status", "note", "by"]
-    readonly_fields = fields
     can_delete = False
-    verbose_name = "history entry"
-    verbose_name_plural = "history (status changes and payment facts)"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
@@ -108,6 +103,16 @@ class OrderEventInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class OrderEventInline(ReadOnlyLogInline):
+    """The order's history: every status change and payment fact, with when and who."""
+
+    model = OrderEvent
+    fields = ["created_at", "from_status", "to_status", "note", "by"]
+    readonly_fields = fields
+    verbose_name = "history entry"
+    verbose_name_plural = "history (status changes and payment facts)"
 
     @admin.display(description="by")
     def by(self, event):
@@ -122,25 +127,14 @@ def actor_name(user, nobody=""):
     return nobody or "Stripe / automatic"
 
 
-class CheckInEventInline(admin.TabularInline):
+class CheckInEventInline(ReadOnlyLogInline):
     """The ticket's check-in log: check-ins, undos and refusals, with when and who."""
 
     model = CheckInEvent
-    extra = 0
     fields = ["created_at", "action", "note", "by"]
     readonly_fields = fields
-    can_delete = False
     verbose_name = "check-in log entry"
     verbose_name_plural = "check-in log"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="by")
     def by(self, event):
