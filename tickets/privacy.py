@@ -9,7 +9,7 @@ import datetime as dt
 from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.db.models import CharField, F, Q, Value
-from django.db.models.functions import Cast, Concat, JSONObject, Lower
+from django.db.models.functions import Cast, Concat, JSONObject, Lower, Replace
 from django.utils import timezone
 
 from tickets.models import MessageDelivery, Order, StripeEvent, Ticket
@@ -138,8 +138,11 @@ def anonymise_tickets(tickets):
 def anonymise_deliveries(deliveries):
     """Drop unsent messages to these addresses; keep sent ones, without the address."""
     deliveries.filter(status=MessageDelivery.Status.PENDING).delete()
+    # The SMTP server's refusal usually quotes the address: keep the reason without it.
     deliveries.exclude(email__endswith=f"@{ERASED_EMAIL_DOMAIN}").update(
-        email=placeholder_email("d", "id"), name=""
+        email=placeholder_email("d", "id"),
+        name="",
+        last_error=Replace(F("last_error"), F("email"), Value(ERASED_NAME)),
     )
 
 

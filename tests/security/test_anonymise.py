@@ -144,3 +144,21 @@ def test_anonymise_query_count_is_constant(orders, django_assert_num_queries):
         output = run()
 
     assert output.startswith(f"Anonymised {orders} order(s) and {orders} ticket(s)")
+
+
+def test_anonymise_removes_the_address_from_a_failed_delivery_error(workshops):
+    old, _recent = workshops
+    sent = AttendeeMessage.objects.create(workshop=old, subject="Thanks", body="Hi")
+    MessageDelivery.objects.create(
+        message=sent,
+        email="p0@example.org",
+        name="Person 0",
+        status=MessageDelivery.Status.FAILED,
+        last_error="550 5.1.1 <p0@example.org>: Recipient address rejected: User unknown",
+    )
+
+    run()
+
+    delivery = MessageDelivery.objects.get(message=sent)
+    assert "p0@example.org" not in delivery.last_error
+    assert delivery.last_error.startswith("550 5.1.1")
