@@ -106,6 +106,11 @@ def test_anonymise_refuses_negative_days():
         run("--days", "-1")
 
 
+def test_anonymise_refuses_days_too_large_with_a_clear_message():
+    with pytest.raises(CommandError, match="--days is too large."):
+        run("--days", "1000000")
+
+
 def test_anonymise_clears_stripe_copies_and_message_addresses(workshops):
     old, recent = workshops
     StripeEvent.objects.create(

@@ -26,7 +26,10 @@ class Command(BaseCommand):
     def handle(self, *args, days, dry_run, **options):
         if days < 0:
             raise CommandError("--days cannot be negative.")
-        counts = anonymise_ended_workshops(days=days, dry_run=dry_run)
+        try:
+            counts = anonymise_ended_workshops(days=days, dry_run=dry_run)
+        except OverflowError:  # the cutoff would fall before year 1
+            raise CommandError("--days is too large.") from None
         verb = "Would anonymise" if dry_run else "Anonymised"
         self.stdout.write(
             f"{verb} {counts['orders']} order(s) and {counts['tickets']} ticket(s) of workshops "
