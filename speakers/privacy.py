@@ -58,4 +58,6 @@ def erase_user_data(user):
     speaker.save()
     # Open invitations would let the profile be claimed again by whoever holds the link.
     Invitation.objects.open().filter(speaker=speaker).update(withdrawn_at=speaker.updated_at)
+    # The addresses invitations were sent to are the private contact address too.
+    Invitation.objects.filter(speaker=speaker).update(email="")
     return {"speaker_profile": "kept public" if kept_public else "hidden"}

@@ -307,6 +307,25 @@ def test_delete_speaker_without_published_talk_hides_profile(client, ada, worksh
     assert client.get("/speakers/ada/").status_code == 404
 
 
+def test_delete_speaker_removes_the_contact_address_from_invitations(client, ada, workshop):
+    speaker = SpeakerFactory(name="Ada Lovelace", slug="ada", user=ada, email="ada@uni.example")
+    TalkFactory(speakers=[speaker], published=True)
+    Invitation.objects.create(
+        speaker=speaker,
+        email="ada@uni.example",
+        token_hash="y" * 64,
+        expires_at="2099-01-01T00:00Z",
+        claimed_at="2026-01-01T00:00Z",
+        claimed_by=ada,
+    )
+    client.force_login(ada)
+
+    delete(client)
+
+    assert not Invitation.objects.filter(email__iexact="ada@uni.example").exists()
+    assert Invitation.objects.filter(speaker=speaker).count() == 1
+
+
 def test_export_and_erase_find_every_app_module():
     assert [label for label, _ in privacy.app_modules()] == ["speakers", "tickets"]
 
