@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from tickets.invoice_pdf import render_pdf
 from tickets.models import Invoice, Order
 from tickets.payments import quantize
 from tickets.views import orders_of
@@ -61,6 +60,10 @@ def invoice_response(request, order, *, pdf, links):
     """Answer with the order's invoice as a page or as a PDF download."""
     document = invoice_document(invoice_of(order), order)
     if pdf:
+        # Imported here: fpdf2 with fontTools and HarfBuzz adds about 50 MB to a process,
+        # which every worker would carry at start-up for the few requests that want a PDF.
+        from tickets.invoice_pdf import render_pdf
+
         response = HttpResponse(render_pdf(document), content_type="application/pdf")
         number = document["invoice"].number
         response["Content-Disposition"] = f'attachment; filename="invoice-{number}.pdf"'

@@ -797,3 +797,21 @@ def test_free_order_email_mentions_no_invoice(
         )
 
     assert "invoice" not in mailoutbox[0].body.lower()
+
+
+def test_pdf_library_is_not_loaded_until_a_pdf_is_asked_for():
+    # fpdf2 with fontTools and HarfBuzz costs a process about 50 MB: workers load it on demand.
+    import subprocess
+    import sys
+
+    code = (
+        "import django, sys; django.setup();"
+        "from django.urls import resolve; resolve('/');"
+        "import tickets.admin, tickets.invoices;"
+        "print('fpdf' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert result.stdout.strip() == "False"
