@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import RoomFactory, SlotFactory, SpeakerFactory, TalkFactory, WorkshopFactory
 from tests.schedule.conftest import at
 
@@ -13,16 +14,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
 
 @pytest.fixture(scope="module")
 def chromium():
@@ -31,7 +22,7 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
     playwright.stop()

@@ -9,6 +9,7 @@ import os
 import pytest
 from allauth.mfa.models import Authenticator
 
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import PageFactory, WorkshopFactory
 from tests.security.conftest import PASSWORD, totp_code, verified_user
 
@@ -18,15 +19,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 # Runs before any page script and is not itself subject to the page's policy.
 RECORD_VIOLATIONS = """

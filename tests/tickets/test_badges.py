@@ -10,6 +10,7 @@ from django.contrib.auth.models import Permission
 from lxml import html as lxml_html
 
 from tests.browser import checkers
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import OrderFactory, TicketFactory, TicketTypeFactory, UserFactory
 from tickets.models import Order
 
@@ -17,15 +18,6 @@ pytestmark = pytest.mark.django_db
 
 BADGES = "/admin/tickets/ticket/badges/"
 ARTIFACTS = Path(settings.BASE_DIR) / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def badges(response):

@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import TicketTypeFactory, WorkshopFactory
 from tests.stripe_standin import StripeStandIn
 from tickets.models import Order
@@ -15,16 +16,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
 
 @pytest.fixture
 def page():
@@ -33,7 +24,7 @@ def page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser.new_page()
         browser.close()
 

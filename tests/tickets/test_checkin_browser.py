@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 
 from tests.browser import checkers
-from tests.browser.conftest import share_test_connections
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, share_test_connections
 from tests.browser.keyboard import focused, tab_to
 from tests.factories import (
     OrderFactory,
@@ -25,15 +25,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 ARTIFACTS = Path(settings.BASE_DIR) / "tests" / "artifacts"
 PHONE = {"width": 375, "height": 740}
 
@@ -65,7 +56,7 @@ def context(live_server):
         # ORM calls between browser steps must use the test's connection, not a second one
         # that would keep PostgreSQL from dropping the test database.
         share_test_connections()
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(
             base_url=live_server.url, viewport=PHONE, has_touch=True, is_mobile=True
         )

@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 
 from tests.browser import checkers
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import TicketTypeFactory
 from tests.tickets.test_invoices import invoice_order, paid_order
 from tests.tickets.test_stripe import checkout_data
@@ -17,15 +18,6 @@ from tickets.services.invoices import issue_invoice
 pytestmark = [pytest.mark.django_db, pytest.mark.browser]
 
 ARTIFACTS = Path(settings.BASE_DIR) / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def taxed(workshop):

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.test import Client
 
 from tests.browser import checkers
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import (
     OrderFactory,
     TicketFactory,
@@ -22,16 +23,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
 
 @pytest.fixture
 def page(live_server):
@@ -40,7 +31,7 @@ def page(live_server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=live_server.url)
         context.set_default_timeout(10_000)
         yield context.new_page()
