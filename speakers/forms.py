@@ -22,20 +22,17 @@ class SpeakerPhotoFormMixin:
     """Turn an uploaded photo into a clean resized photo and thumbnail when the form saves."""
 
     def clean_photo(self):
+        """Return the resized photo in place of the upload; the form saves that."""
         photo = self.cleaned_data.get("photo")
         if isinstance(photo, UploadedFile):
             name = slugify(self.cleaned_data.get("name") or self.instance.name) or "speaker"
-            self._processed_photo = photos.process_photo(photo, name=name)
-        return photo
-
-    def _post_clean(self):
-        super()._post_clean()
-        processed = getattr(self, "_processed_photo", None)
-        if processed is not None:
-            self.instance.photo = processed.photo
+            processed = photos.process_photo(photo, name=name)
+            # Not a field of the form, so saving the form leaves it as set here.
             self.instance.thumbnail = processed.thumbnail
-        elif not self.instance.photo:
+            return processed.photo
+        if not photo:  # cleared, or never given
             self.instance.thumbnail = ""
+        return photo
 
 
 class SpeakerIdentifiersFormMixin:

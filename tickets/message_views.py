@@ -27,8 +27,8 @@ class TicketTypesField(forms.ModelMultipleChoiceField):
     error (a 500) instead of matching nothing.
     """
 
-    def _check_values(self, value):
-        for pk in value:
+    def clean(self, value):
+        for pk in value if isinstance(value, (list, tuple)) else ():
             text = str(pk).strip()
             if text.lstrip("-").isdecimal() and abs(int(text)) > MAX_ID:
                 raise forms.ValidationError(
@@ -36,7 +36,7 @@ class TicketTypesField(forms.ModelMultipleChoiceField):
                     code="invalid_choice",
                     params={"value": pk},
                 )
-        return super()._check_values(value)
+        return super().clean(value)
 
 
 class MessageForm(forms.Form):

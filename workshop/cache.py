@@ -137,7 +137,6 @@ def _may_serve_cached(request):
 def _may_store(request, response):
     """Return whether a rendered answer is the same for every anonymous visitor."""
     session = getattr(request, "session", None)
-    storage = getattr(request, "_messages", None)
     cache_control = response.get("Cache-Control", "")
     return (
         response.status_code == 200
@@ -145,7 +144,7 @@ def _may_store(request, response):
         and not response.cookies
         and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")  # a CSRF token was used
         and not (session is not None and session.modified)
-        and not (storage is not None and (storage.used or storage.added_new))
+        and not len(get_messages(request))  # shown, or added for the next page
         and "private" not in cache_control
         and "no-store" not in cache_control
     )

@@ -159,12 +159,13 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 
-# Caching: local memory by default; Redis (Django's own backend) with REDIS_URL.
+# Caching: local memory by default; Redis with REDIS_URL.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Django's Redis cache that misses instead of failing while Redis is down.
+            # A Redis cache on redis-py's public API that misses instead of failing while
+            # Redis is down (workshop/cache_backends.py).
             "BACKEND": "workshop.cache_backends.FaultTolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "workshop"),

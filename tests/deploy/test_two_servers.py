@@ -151,7 +151,7 @@ def shared_cache(settings, redis_prefix):
     """Let this process bump the versions the servers read, as the admin on a third server."""
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "workshop.cache_backends.FaultTolerantRedisCache",
             "LOCATION": REDIS,
             "KEY_PREFIX": redis_prefix,
         }

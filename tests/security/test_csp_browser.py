@@ -122,6 +122,7 @@ def test_public_pages_and_sign_in_have_no_violations(watch, site):
 
 def admin_paths(user):
     """Return the admin index, every registered model's list and the add forms the user has."""
+    from django.apps import apps
     from django.contrib import admin
     from django.test import RequestFactory
     from django.urls import reverse
@@ -129,7 +130,9 @@ def admin_paths(user):
     request = RequestFactory().get("/admin/")
     request.user = user
     paths = ["/admin/"]
-    for model, model_admin in admin.site._registry.items():
+    registered = [model for model in apps.get_models() if admin.site.is_registered(model)]
+    for model in registered:
+        model_admin = admin.site.get_model_admin(model)
         prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
         paths.append(reverse(f"{prefix}_changelist"))
         if model_admin.has_add_permission(request):

@@ -101,11 +101,13 @@ def multipart_request(file_size):
     body = encode_multipart(
         "XyZ", {"photo": SimpleUploadedFile("a.jpg", b"x" * file_size), "name": "Ada"}
     )
-    request = RequestFactory().post(
-        "/admin/", data=body, content_type="multipart/form-data; boundary=XyZ"
-    )
     stream = CountingStream(body)
-    request._stream = stream
+    request = RequestFactory().post(
+        "/admin/",
+        data=body,
+        content_type="multipart/form-data; boundary=XyZ",
+        **{"wsgi.input": stream},  # what the server hands Django: counts what is read
+    )
     return request, stream
 
 

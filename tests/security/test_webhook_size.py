@@ -80,12 +80,29 @@ def test_webhook_small_signed_event_still_accepted(client):
     assert response.status_code == 200
 
 
+def undeclared_length_request(stream, size, **headers):
+    """Return a webhook POST whose body is ``stream`` (``size`` bytes) and has no declared length.
+
+    Django reads the body through a stream of the length the server gave it; a server such as
+    gunicorn reading a chunked body gives the body's real length while the request declares none.
+    """
+    request = RequestFactory().post(
+        WEBHOOK,
+        data=b"",
+        content_type="application/json",
+        CONTENT_LENGTH=str(size),
+        **{"wsgi.input": stream},
+        **headers,
+    )
+    request.META.pop("CONTENT_LENGTH")
+    return request
+
+
 def test_webhook_undeclared_length_reads_at_most_one_byte_past_limit():
     # A chunked body has no Content-Length; the server hands the view an unlimited stream.
-    stream = CountingStream(b"{" + b" " * 10_000_000 + b"}")
-    request = RequestFactory().post(WEBHOOK, data=b"", content_type="application/json")
-    request.META.pop("CONTENT_LENGTH", None)
-    request._stream = stream
+    body = b"{" + b" " * 10_000_000 + b"}"
+    stream = CountingStream(body)
+    request = undeclared_length_request(stream, len(body))
 
     response = views.stripe_webhook(request)
 
@@ -95,14 +112,11 @@ def test_webhook_undeclared_length_reads_at_most_one_byte_past_limit():
 
 def test_webhook_undeclared_length_within_limit_is_checked():
     payload = event_bytes()
-    request = RequestFactory().post(
-        WEBHOOK,
-        data=b"",
-        content_type="application/json",
+    request = undeclared_length_request(
+        CountingStream(payload),
+        len(payload),
         HTTP_STRIPE_SIGNATURE=signature_header(payload, SECRET),
     )
-    request.META.pop("CONTENT_LENGTH", None)
-    request._stream = CountingStream(payload)
 
     response = views.stripe_webhook(request)
 

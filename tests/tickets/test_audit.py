@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.utils import timezone
 from lxml import html as lxml_html
@@ -114,7 +115,7 @@ def test_refused_action_logs_nothing(organiser_client, workshop):
 
     response = run_action(organiser_client, ORDERS, "cancel", refunded)
 
-    messages = [m.message for m in response.wsgi_request._messages]
+    messages = [m.message for m in get_messages(response.wsgi_request)]
     assert f"Order {refunded.code} is refunded." in messages
     assert log_entries(refunded) == []
     assert history(refunded) == []

@@ -1,19 +1,46 @@
 """The Redis cache used in production misses instead of failing while Redis is down."""
 
 import logging
+import time
 import uuid
 
 import pytest
+import redis
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.exceptions import ImproperlyConfigured
 from redis import RedisError
 
 from workshop import cache_backends
 from workshop.cache_backends import FaultTolerantRedisCache
 
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+def redis_running():
+    try:
+        return redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
+    except RedisError:
+        return False
+
+
+needs_redis = pytest.mark.skipif(not redis_running(), reason="Needs Redis on 127.0.0.1:6379.")
+
 
 @pytest.fixture
 def down(monkeypatch):
-    monkeypatch.setattr(FaultTolerantRedisCache, "_last_warning", 0.0)
+    monkeypatch.setattr(FaultTolerantRedisCache, "last_warning", 0.0)
     return FaultTolerantRedisCache("redis://127.0.0.1:1/0", {})
+
+
+@pytest.fixture
+def live():
+    """The backend on the real Redis, under a key prefix of its own, emptied afterwards."""
+    prefix = uuid.uuid4().hex
+    backend = FaultTolerantRedisCache(REDIS, {"KEY_PREFIX": prefix})
+    yield backend
+    keys = list(backend.client.scan_iter(f"{prefix}:*"))
+    if keys:
+        backend.client.delete(*keys)
 
 
 def test_reads_miss_and_writes_are_dropped(down):
@@ -24,6 +51,7 @@ def test_reads_miss_and_writes_are_dropped(down):
     assert down.set_many({"a": 1}) == ["a"]
     assert down.delete("k") is False
     assert down.touch("k") is False
+    assert down.delete_many(["a", "b"]) is None
 
 
 def test_add_reports_success_so_locks_let_requests_through(down):
@@ -40,7 +68,7 @@ def test_outage_is_logged_once_per_interval(down, caplog):
 
     down.get("k")
     down.set("k", 1)
-    FaultTolerantRedisCache._last_warning -= cache_backends.WARN_EVERY_SECONDS  # time passes
+    FaultTolerantRedisCache.last_warning -= cache_backends.WARN_EVERY_SECONDS  # time passes
     down.get("k")
 
     messages = [r.getMessage() for r in caplog.records if r.name == "workshop.cache_backends"]
@@ -48,26 +76,65 @@ def test_outage_is_logged_once_per_interval(down, caplog):
     assert messages[0].startswith("Redis unavailable (")
 
 
-def test_working_redis_keeps_values():
-    live = FaultTolerantRedisCache("redis://127.0.0.1:6379/0", {"KEY_PREFIX": uuid.uuid4().hex})
-    try:
-        live.get("probe")
-    except RedisError:  # pragma: no cover - only where Redis is not running
-        pytest.skip("Needs Redis on 127.0.0.1:6379.")
+def test_outage_costs_a_request_little_time(down):
+    started = time.monotonic()
 
+    down.get_many(["a", "b"])
+
+    assert time.monotonic() - started < 1  # refused at once, not retried for seconds
+
+
+def test_location_with_several_servers_is_a_configuration_error():
+    with pytest.raises(ImproperlyConfigured, match="one redis:// URL"):
+        FaultTolerantRedisCache("redis://a:6379/0,redis://b:6379/0", {})
+
+
+@needs_redis
+def test_working_redis_keeps_values(live):
     live.set("k", {"v": 1}, 30)
 
     assert live.get("k") == {"v": 1}
+    assert live.get_many(["k", "missing"]) == {"k": {"v": 1}}
     assert live.add("k", "other", 30) is False
     assert live.add("n", 0, 30) is True
     assert live.incr("n") == 1
+    assert live.decr("n", 3) == -2
+    assert live.has_key("n") is True
     live.delete_many(["k", "n"])
+    assert live.get_many(["k", "n"]) == {}
 
 
-def test_one_redis_client_is_reused_for_every_operation():
-    backend = FaultTolerantRedisCache("redis://127.0.0.1:1/0", {})
+@needs_redis
+def test_incr_of_a_missing_key_raises_value_error(live):
+    with pytest.raises(ValueError):
+        live.incr("missing")
 
-    first = backend._cache.get_client(write=True)
-    again = backend._cache.get_client(write=False)
 
-    assert first is again
+@needs_redis
+def test_timeouts_follow_djangos_contract(live):
+    live.set("gone", 1, timeout=0)
+    live.set("kept", 1, timeout=None)
+    live.set("brief", 1, timeout=30)
+    live.set_many({"a": 1, "b": [2]}, timeout=30)
+
+    assert live.get("gone") is None
+    assert live.client.ttl(live.make_key("kept")) == -1  # no expiry
+    assert 0 < live.client.ttl(live.make_key("brief")) <= 30
+    assert live.get_many(["a", "b"]) == {"a": 1, "b": [2]}
+    assert live.touch("brief", None) is True
+    assert live.client.ttl(live.make_key("brief")) == -1
+    assert live.add("zero", 1, timeout=0) is True
+    assert live.get("zero") is None
+
+
+@needs_redis
+def test_values_are_shared_with_djangos_own_redis_cache(live):
+    django_cache = DjangoRedisCache(REDIS, {"KEY_PREFIX": live.key_prefix})
+
+    django_cache.set("from-django", {"talks": 3}, 30)
+    django_cache.set("count", 5, 30)
+    live.set("from-ours", ("a", 1), 30)
+
+    assert live.get("from-django") == {"talks": 3}
+    assert live.incr("count") == 6
+    assert django_cache.get("from-ours") == ("a", 1)
