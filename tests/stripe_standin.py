@@ -97,6 +97,8 @@ class StripeStandIn:
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._server = None
+        # Called with each new Checkout Session before it is answered (a race in a test).
+        self.on_session_created = None
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -352,6 +354,8 @@ class StripeStandIn:
             "line_items_requested": items,
         }
         self.sessions[session_id] = session
+        if self.on_session_created is not None:
+            self.on_session_created(session)
         return session
 
     def _expire(self, session_id):

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
@@ -69,8 +70,29 @@ class TicketTypeAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
 
+class VoucherForm(forms.ModelForm):
+    class Meta:
+        model = Voucher
+        fields = [
+            "workshop", "code", "discount", "value", "ticket_types", "max_uses", "valid_until",
+            "note",
+        ]  # fmt: skip
+
+    def clean(self):
+        cleaned = super().clean()
+        fields = ("workshop", "discount", "value", "ticket_types")
+        if all(cleaned.get(name) is not None for name in fields):
+            chosen = Voucher(
+                workshop=cleaned["workshop"], discount=cleaned["discount"], value=cleaned["value"]
+            )
+            # The model checks the types saved before; these are the ones chosen now.
+            chosen.check_prices(list(cleaned["ticket_types"]))
+        return cleaned
+
+
 @admin.register(Voucher)
 class VoucherAdmin(admin.ModelAdmin):
+    form = VoucherForm
     list_display = ["code", "workshop", "discount", "value", "max_uses", "valid_until", "note"]
     list_filter = ["workshop", "discount"]
     search_fields = ["code", "note"]

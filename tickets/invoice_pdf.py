@@ -16,7 +16,7 @@ from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from tickets.payments import quantize
+from tickets.money import format_amount
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVuSans"
@@ -54,7 +54,7 @@ def shown(char, fonts):
 
 
 def money(amount, currency):
-    return f"{quantize(amount, currency)} {currency}"
+    return format_amount(amount, currency)
 
 
 class InvoicePDF(FPDF):

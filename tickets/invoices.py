@@ -12,14 +12,14 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from tickets.models import Invoice, Order
-from tickets.payments import quantize
+from tickets.money import format_amount
 from tickets.views import orders_of
 from workshop.security import private_page, secret_matches
 
 
 def payment_state(invoice, order):
     """Return one sentence on how the invoice stands: paid, due, refunded or void."""
-    amount = f"{quantize(invoice.total, invoice.currency)} {invoice.currency}"
+    amount = format_amount(invoice.total, invoice.currency)
     if order.status == Order.Status.CANCELLED:
         return "Cancelled: this invoice is void and nothing is due."
     if order.status == Order.Status.PENDING and order.payment_method == Order.Method.INVOICE:

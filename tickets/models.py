@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
-from tickets.payments import quantize
+from tickets.money import format_amount, price_problem, quantize
 from workshop.models import Workshop
 
 # Letters and digits that cannot be mistaken for each other when read aloud or typed.
@@ -109,8 +109,8 @@ class TicketType(models.Model):
         if self.sale_starts_at and self.sale_ends_at and self.sale_ends_at <= self.sale_starts_at:
             raise ValidationError({"sale_ends_at": "Sales must end after they start."})
         currency = self.workshop.currency if self.workshop_id else ""
-        if currency and self.price is not None and self.price != quantize(self.price, currency):
-            raise ValidationError({"price": f"Prices in {currency} have no smaller units."})
+        if currency and (problem := price_problem(self.price, currency)):
+            raise ValidationError({"price": problem})
 
     def is_on_sale(self, now=None):
         now = now or timezone.now()
@@ -174,6 +174,35 @@ class Voucher(models.Model):
     def clean(self):
         if self.discount == self.Discount.PERCENT and self.value > 100:
             raise ValidationError({"value": "A percentage cannot be more than 100."})
+        if self.workshop_id:
+            chosen = list(self.ticket_types.all()) if self.pk else []
+            self.check_prices(chosen)
+
+    def check_prices(self, ticket_types):
+        """Refuse a value that gives a price the workshop's currency cannot charge.
+
+        ``ticket_types`` are the types chosen; none means every visible type of the workshop.
+        """
+        currency = self.workshop.currency
+        if self.discount == self.Discount.FIXED and (
+            problem := price_problem(self.value, currency)
+        ):
+            raise ValidationError({"value": problem.replace("A price", "An amount")})
+        types = ticket_types or self.workshop.ticket_types.filter(visible=True)
+        for ticket_type in types:
+            price = self.discounted_price(ticket_type.price, currency)
+            if problem := price_problem(price, currency):
+                cost = format_amount(price, currency)
+                message = f"With this voucher “{ticket_type.name}” would cost {cost}. {problem}"
+                raise ValidationError({"value": message})
+
+    def discounted_price(self, price, currency):
+        """Return what a ticket of this list price costs with the voucher."""
+        if self.discount == self.Discount.PERCENT:
+            price = price * (100 - min(self.value, Decimal(100))) / 100
+        elif self.discount == self.Discount.FIXED:
+            price = max(price - self.value, Decimal(0))
+        return quantize(price, currency)
 
     def is_valid_at(self, now):
         return self.valid_until is None or self.valid_until > now

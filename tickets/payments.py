@@ -1,35 +1,7 @@
-"""The one place that talks to Stripe, and money in Stripe's smallest units."""
-
-from decimal import ROUND_HALF_UP, Decimal
+"""The one place that talks to Stripe (amounts in its minor units: tickets/money.py)."""
 
 import stripe
 from django.conf import settings
-
-# Stripe's zero-decimal currencies: amounts are whole units, e.g. 500 JPY is 500.
-# https://docs.stripe.com/currencies#zero-decimal
-ZERO_DECIMAL_CURRENCIES = {
-    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA",
-    "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
-}  # fmt: skip
-
-
-def currency_exponent(currency):
-    return 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
-
-
-def quantize(amount, currency):
-    """Round an amount to what the currency can express."""
-    step = Decimal(1).scaleb(-currency_exponent(currency))
-    return Decimal(amount).quantize(step, rounding=ROUND_HALF_UP)
-
-
-def to_minor_units(amount, currency):
-    """Return the amount as Stripe's integer in the currency's smallest unit."""
-    return int(quantize(amount, currency).scaleb(currency_exponent(currency)))
-
-
-def from_minor_units(value, currency):
-    return quantize(Decimal(value).scaleb(-currency_exponent(currency)), currency)
 
 
 def card_payment_enabled():

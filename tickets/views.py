@@ -150,6 +150,9 @@ def place_order(request, workshop, form, context):
     except services.PaymentUnavailable as error:
         form.add_error(None, str(error))
         return render(request, "tickets/checkout.html", context, status=503)
+    except services.OrderError as error:
+        form.add_error(None, str(error))
+        return render(request, "tickets/checkout.html", context, status=409)
 
 
 def get_order(code, secret):

@@ -5,18 +5,11 @@ straight in the database, is served at once by the other, and a ticket rush spli
 never oversells.
 """
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections import Counter
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 import redis
@@ -34,10 +27,10 @@ from tests.factories import (
     UserFactory,
     WorkshopFactory,
 )
+from tests.servers import gunicorn_servers, server_env
 from tickets.models import Order, Ticket
 
 REDIS = "redis://127.0.0.1:6379/0"
-ROOT = Path(__file__).resolve().parents[2]
 SEATS = 10
 PASSWORD = "correct horse battery staple"
 BUYERS = 30
@@ -59,44 +52,6 @@ pytestmark = [
 ]
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url(settings):
-    db = settings.DATABASES["default"]
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    port = db.get("PORT") or 5432
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{port}/{db['NAME']}"
-
-
-def start_server(port, env):
-    command = [
-        sys.executable, "-m", "gunicorn", "workshop.wsgi",
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", "2", "--worker-class", "gthread", "--threads", "4",
-        "--timeout", "30", "--graceful-timeout", "2",
-    ]  # fmt: skip
-    return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-
-
-def wait_until_up(process, base_url, deadline):
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn stopped: {process.stderr.read().decode()[-2000:]}")
-        try:
-            requests.get(f"{base_url}/schedule.json", timeout=10)
-            return  # any answer (404 without a workshop) means the server is up
-        except (requests.ConnectionError, requests.Timeout):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn at {base_url} did not answer in time")
-
-
 @pytest.fixture(scope="module")
 def redis_prefix():
     """A key prefix of this module's own in the shared Redis, emptied at the end."""
@@ -113,37 +68,9 @@ def servers(django_db_setup, redis_prefix):
     """Start two gunicorn servers on free ports against the test database; yield their addresses."""
     from django.conf import settings
 
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "workshop.settings",
-        "DJANGO_ENV": "development",
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": database_url(settings),
-        "CONN_MAX_AGE": "0",
-        "REDIS_URL": REDIS,
-        "CACHE_KEY_PREFIX": redis_prefix,
-        "STRIPE_SECRET_KEY": "",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "LOG_LEVEL": "WARNING",
-    }
-    ports = [free_port(), free_port()]
-    processes = [start_server(port, env) for port in ports]
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        deadline = time.monotonic() + 45
-        for process, url in zip(processes, urls, strict=True):
-            wait_until_up(process, url, deadline)
+    env = server_env(settings, REDIS_URL=REDIS, CACHE_KEY_PREFIX=redis_prefix, STRIPE_SECRET_KEY="")
+    with gunicorn_servers(env) as urls:
         yield urls
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGINT)  # quick shutdown
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @pytest.fixture

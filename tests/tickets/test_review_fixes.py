@@ -17,8 +17,8 @@ from tests.factories import (
 from tests.tickets.conftest import people
 from tickets import services
 from tickets.models import Order, StripeEvent, Voucher
-from tickets.services import checkout, orders
 from tickets.services import messages as mailing
+from tickets.services import orders
 from workshop.ratelimit import client_ip
 
 pytestmark = pytest.mark.django_db
@@ -249,7 +249,8 @@ def test_late_payment_waits_for_an_order_taking_the_last_voucher_use():
 
     def late_payment():
         with transaction.atomic():
-            result["remain"] = checkout.seats_remain_for(Order.objects.get(pk=late.pk))
+            locked, now = orders.lock_order_and_seats(Order.objects.get(pk=late.pk))
+            result["remain"] = orders.seats_remain_for(locked, now=now)
         connection.close()
 
     buyer = threading.Thread(target=other_buyer)

@@ -9,25 +9,19 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import emails, payments
-from tickets.models import (
-    Order,
-    StripeEvent,
-    Voucher,
-    holding_seats_q,
-)
+from tickets import emails, money, payments
+from tickets.models import Order, StripeEvent
 from tickets.services import orders
 from tickets.services.orders import (
     Method,
     OrderError,
     PaymentUnavailable,
     Status,
-    check_capacity,
     lock_order,
-    lock_ticket_types,
+    lock_order_and_seats,
     log,
-    order_counts,
     release_order,
+    seats_remain_for,
     set_status,
 )
 
@@ -71,10 +65,27 @@ def start_checkout(*, order):
         locked = lock_order(order)
         locked.stripe_session_id = session.id
         locked.stripe_session_url = session.url
-        locked.reserved_until = expires_at
+        still_pending = locked.status == Status.PENDING
+        if still_pending:
+            locked.reserved_until = expires_at
         locked.save()
         log(locked, locked.status, locked.status, f"Checkout Session {session.id} created.")
+    if not still_pending:
+        # Cancelled (or expired) while Stripe made the session: never send the buyer to pay.
+        close_session_of_closed_order(locked)
+        raise OrderError(
+            f"Order {locked.code} was {locked.get_status_display().lower()} before payment "
+            "started, so it cannot be paid. Nothing was charged."
+        )
     return session.url
+
+
+def close_session_of_closed_order(order):
+    try:
+        close_checkout_session(order)
+    except stripe.StripeError as error:
+        # The buyer is not sent to it; a payment through it anyway would be refunded.
+        logger.warning("Could not expire session of %s: %s", order.code, error)
 
 
 def checkout_line_items(order):
@@ -86,7 +97,7 @@ def checkout_line_items(order):
             "quantity": quantity,
             "price_data": {
                 "currency": order.currency.lower(),
-                "unit_amount": payments.to_minor_units(price, order.currency),
+                "unit_amount": money.to_minor_units(price, order.currency),
                 "product_data": {"name": f"{order.workshop.title}: {name}"},
             },
         }
@@ -102,7 +113,7 @@ def session_problem(order, session):
         return "session id differs from the order's"
     if (session.metadata or {}).get("order_code") != order.code:
         return "metadata names another order"
-    if session.amount_total != payments.to_minor_units(order.total, order.currency):
+    if session.amount_total != money.to_minor_units(order.total, order.currency):
         return f"amount {session.amount_total} differs from the order total"
     if (session.currency or "").lower() != order.currency.lower():
         return f"currency {session.currency} differs from {order.currency}"
@@ -121,16 +132,13 @@ def fulfil_checkout_session(*, session_id):
 
 
 def apply_session(session):
+    """Record what a Checkout Session says about its order, deciding under the order's locks."""
+    order = Order.objects.filter(code=session.client_reference_id or "").first()
+    if order is None:
+        logger.warning("Checkout Session %s names no known order.", session.id)
+        return None, "unknown order"
     with transaction.atomic():
-        order = (
-            Order.objects.select_for_update()
-            .select_related("workshop")
-            .filter(code=session.client_reference_id or "")
-            .first()
-        )
-        if order is None:
-            logger.warning("Checkout Session %s names no known order.", session.id)
-            return None, "unknown order"
+        order, now = lock_order_and_seats(order)
         problem = session_problem(order, session)
         if problem:
             logger.error("Checkout Session %s rejected for %s: %s", session.id, order.code, problem)
@@ -142,9 +150,9 @@ def apply_session(session):
         if intent:
             order.stripe_payment_intent_id = intent if isinstance(intent, str) else intent["id"]
         if session.payment_status in ("paid", "no_payment_required"):
-            result = record_payment(order)
+            result = record_payment(order, now=now)
         elif session.status == "complete":
-            result = record_processing(order)
+            result = record_processing(order, now=now)
         else:
             order.save()
             result = f"session is {session.status}, not paid yet"
@@ -153,15 +161,15 @@ def apply_session(session):
     return order, result
 
 
-def record_payment(order):
+def record_payment(order, *, now):
     """Mark the locked order paid, or decide to refund a payment that came too late."""
     if order.status in (Status.PAID, Status.PARTLY_REFUNDED, Status.REFUNDED):
         order.save()
         return "already refunded" if order.status == Status.REFUNDED else "already paid"
-    if order.holds_seats():
+    if order.holds_seats(now):
         set_status(order, Status.PAID, "Card payment received.", paid=True)
         return "paid"
-    if order.status != Status.CANCELLED and seats_remain_for(order):
+    if order.status != Status.CANCELLED and seats_remain_for(order, now=now):
         set_status(order, Status.PAID, "Late card payment accepted: seats remained.", paid=True)
         return "paid late"
     order.save()
@@ -169,35 +177,16 @@ def record_payment(order):
     return "refund due"
 
 
-def record_processing(order):
+def record_processing(order, *, now):
     """Hold the seats of a pending order whose payment Stripe is still processing."""
     if order.status != Status.PENDING:
         order.save()
         return f"nothing to do for a {order.status} order"
-    if order.holds_seats() or seats_remain_for(order):
+    if order.holds_seats(now) or seats_remain_for(order, now=now):
         set_status(order, Status.PROCESSING, "Stripe is processing the payment.")
         return "processing"
     order.save()
     return "no seats left for a processing payment"
-
-
-def seats_remain_for(order):
-    """Return whether the order's seats, and a use of its voucher, are still free for it."""
-    counts = order_counts(order)
-    types_by_id = lock_ticket_types(list(counts))
-    now = timezone.now()
-    try:
-        check_capacity(counts, types_by_id, now=now, exclude_order=order)
-    except OrderError:
-        return False
-    if order.voucher_id is None:
-        return True
-    # Locked as create_order locks it, so a new order cannot take the last use meanwhile.
-    voucher = Voucher.objects.select_for_update().get(pk=order.voucher_id)
-    if voucher.max_uses is None:
-        return True
-    used = voucher.orders.filter(holding_seats_q(now)).exclude(pk=order.pk).count()
-    return used < voucher.max_uses
 
 
 def refund_late_payment(*, order):
@@ -216,12 +205,12 @@ def refund_through_stripe(order, *, note, actor=None):
     if not order.stripe_payment_intent_id:
         raise OrderError("This order has no card payment to refund.")
     amount = order.total - order.refunded_amount
-    already = payments.to_minor_units(order.refunded_amount, order.currency)
+    already = money.to_minor_units(order.refunded_amount, order.currency)
     try:
         refund = payments.get_client().v1.refunds.create(
             {
                 "payment_intent": order.stripe_payment_intent_id,
-                "amount": payments.to_minor_units(amount, order.currency),
+                "amount": money.to_minor_units(amount, order.currency),
                 "metadata": {"order_code": order.code},
             },
             {"idempotency_key": f"order-{order.code}-refund-after-{already}"},
@@ -273,7 +262,7 @@ def record_charge_refund(*, charge_id):
     order = Order.objects.filter(stripe_payment_intent_id=charge.payment_intent or "-").first()
     if order is None:
         return None, "unknown order"
-    refunded = payments.from_minor_units(charge.amount_refunded, order.currency)
+    refunded = money.from_minor_units(charge.amount_refunded, order.currency)
     with transaction.atomic():
         locked = lock_order(order)
         if refunded <= locked.refunded_amount or locked.status not in Order.PAID_STATUSES:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import payments
+from tickets import money
 from tickets.models import Invoice, InvoiceSequence, Order
 
 ZERO = Decimal("0")
@@ -20,8 +20,8 @@ ZERO = Decimal("0")
 def included_tax(total, rate, currency):
     """Return the tax included in a gross total at ``rate`` percent, rounded half up."""
     if not rate:
-        return payments.quantize(ZERO, currency)
-    return payments.quantize(Decimal(total) * rate / (100 + rate), currency)
+        return money.quantize(ZERO, currency)
+    return money.quantize(Decimal(total) * rate / (100 + rate), currency)
 
 
 def invoice_due(order):
@@ -58,7 +58,7 @@ def invoice_lines(order):
         for t in order.tickets.select_related("ticket_type")
     )
     listed = [
-        (f"{title}: {name}", quantity, payments.quantize(list_price, order.currency))
+        (f"{title}: {name}", quantity, money.quantize(list_price, order.currency))
         for (name, list_price, _paid), quantity in sorted(grouped.items())
     ]
     if sum(price * quantity for _, quantity, price in listed) != order.subtotal:

@@ -14,7 +14,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from tickets import emails, payments
+from tickets import emails, money, payments
 from tickets.models import (
     Order,
     OrderEvent,
@@ -74,7 +74,7 @@ class Quote:
     def subtotal(self):
         return sum(
             (
-                payments.quantize(line.ticket_type.price, self.currency) * line.quantity
+                money.quantize(line.ticket_type.price, self.currency) * line.quantity
                 for line in self.lines
             ),
             ZERO,
@@ -138,14 +138,9 @@ def find_voucher(*, workshop, code, lock=False):
 
 def discounted_price(ticket_type, voucher, currency):
     """Return what one ticket of this type costs with the voucher."""
-    price = ticket_type.price
     if voucher is None or not voucher_applies(voucher, ticket_type):
-        return payments.quantize(price, currency)
-    if voucher.discount == Voucher.Discount.PERCENT:
-        price = price * (100 - min(voucher.value, Decimal(100))) / 100
-    elif voucher.discount == Voucher.Discount.FIXED:
-        price = max(price - voucher.value, ZERO)
-    return payments.quantize(price, currency)
+        return money.quantize(ticket_type.price, currency)
+    return voucher.discounted_price(ticket_type.price, currency)
 
 
 def voucher_applies(voucher, ticket_type):
@@ -311,11 +306,12 @@ def create_order(
     client_hash = hash_client(client_address)
     try:
         with transaction.atomic():
-            now = timezone.now()
             lock_buyer(email=buyer["email"], client_hash=client_hash)
             types_by_id = lock_ticket_types(list(counts))
             types_by_id = {k: v for k, v in types_by_id.items() if v.workshop_id == workshop.id}
             voucher = find_voucher(workshop=workshop, code=voucher_code, lock=True)
+            # Read the clock only once every lock is held: see lock_order_and_seats.
+            now = timezone.now()
             quote = build_quote(
                 workshop=workshop, types_by_id=types_by_id, counts=counts, voucher=voucher, now=now
             )
@@ -433,7 +429,40 @@ def set_status(order, status, note, *, actor=None, paid=False):
 
 
 def lock_order(order):
-    return Order.objects.select_for_update().select_related("workshop").get(pk=order.pk)
+    """Lock the order's row only (not its workshop's, which every new order needs)."""
+    return Order.objects.select_for_update(of=("self",)).select_related("workshop").get(pk=order.pk)
+
+
+def lock_order_and_seats(order):
+    """Lock what decides whether the order may hold its seats; return (locked order, now).
+
+    The locks are those create_order takes, in its order: the ticket type rows in id order,
+    the voucher row, then the order row. A payment and a new order therefore queue instead of
+    deadlocking, and the clock is read only once all are held, so an order whose reservation
+    ends meanwhile is judged by the same time as the buyer who takes its seat.
+    """
+    lock_ticket_types(list(order_counts(order)))
+    if order.voucher_id is not None:
+        Voucher.objects.select_for_update().filter(pk=order.voucher_id).first()
+    return lock_order(order), timezone.now()
+
+
+def seats_remain_for(order, *, now):
+    """Return whether the order's seats, and a use of its voucher, are still free for it.
+
+    Call it under lock_order_and_seats, with the time that returned.
+    """
+    counts = order_counts(order)
+    types_by_id = TicketType.objects.in_bulk(list(counts))
+    try:
+        check_capacity(counts, types_by_id, now=now, exclude_order=order)
+    except OrderError:
+        return False
+    voucher = order.voucher
+    if voucher is None or voucher.max_uses is None:
+        return True
+    used = voucher.orders.filter(holding_seats_q(now)).exclude(pk=order.pk).count()
+    return used < voucher.max_uses
 
 
 def order_counts(order):
@@ -453,11 +482,18 @@ def release_order(*, order, note, actor=None):
 
 
 def mark_invoice_paid(*, order, actor=None):
-    with transaction.atomic():
-        locked = lock_order(order)
-        if locked.payment_method != Method.INVOICE or locked.status != Status.PENDING:
-            raise OrderError(f"Order {locked.code} is not an unpaid invoice order.")
-        set_status(locked, Status.PAID, "Invoice marked paid.", actor=actor, paid=True)
+    """Record the bank transfer of an invoice order, under the locks every payment takes."""
+    try:
+        with transaction.atomic():
+            locked, _now = lock_order_and_seats(order)
+            if locked.payment_method != Method.INVOICE or locked.status != Status.PENDING:
+                raise OrderError(f"Order {locked.code} is not an unpaid invoice order.")
+            # A pending invoice order holds its seats until it is paid or cancelled.
+            set_status(locked, Status.PAID, "Invoice marked paid.", actor=actor, paid=True)
+    except OperationalError as error:
+        if is_lock_failure(error):
+            raise Busy("Tickets are being sold right now. Please try again.") from error
+        raise
     return locked
 
 

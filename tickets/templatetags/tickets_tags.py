@@ -1,6 +1,6 @@
 from django import template
 
-from tickets.payments import quantize
+from tickets.money import format_amount
 
 register = template.Library()
 
@@ -14,4 +14,4 @@ def quantity_range(maximum, minimum=1):
 @register.filter
 def money(amount, currency):
     """Show an amount with as many decimals as its currency has, e.g. 25.00 EUR or 1500 JPY."""
-    return f"{quantize(amount, currency)} {currency}"
+    return format_amount(amount, currency)
