@@ -17,6 +17,7 @@ $(VENV)/.installed: requirements.txt
 
 demo: venv
 	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py ensure_roles
 	DEBUG=1 $(PY) manage.py load_demo
 	DEBUG=1 $(PY) manage.py ensure_organiser
 	DEBUG=1 $(PY) manage.py ensure_demo_speaker

@@ -2,7 +2,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models.functions import TruncDate
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -172,7 +172,10 @@ class SlotAdmin(CurrentWorkshopMixin, admin.ModelAdmin):
     def display_title(self, slot):
         return slot.display_title
 
-    @admin.action(description="Duplicate the selected slots (right after each, without the talk)")
+    @admin.action(
+        description="Duplicate the selected slots (right after each, without the talk)",
+        permissions=["add"],
+    )
     def duplicate_slots(self, request, queryset):
         for slot in queryset.select_related("workshop", "room", "talk"):
             try:
@@ -184,7 +187,7 @@ class SlotAdmin(CurrentWorkshopMixin, admin.ModelAdmin):
             else:
                 self.message_user(request, f"Added “{copy}”.", messages.SUCCESS)
 
-    @admin.action(description="Swap the talks of the two selected slots")
+    @admin.action(description="Swap the talks of the two selected slots", permissions=["change"])
     def swap_talks(self, request, queryset):
         slots = list(queryset.select_related("talk")[:3])
         if len(slots) != 2:
@@ -211,6 +214,8 @@ class SlotAdmin(CurrentWorkshopMixin, admin.ModelAdmin):
 
     def schedule_check_view(self, request):
         """List every problem of the current workshop's schedule at once."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         workshop = Workshop.objects.current()
         problems = services.find_schedule_problems(workshop) if workshop else []
         context = {

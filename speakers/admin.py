@@ -90,7 +90,12 @@ class SpeakerAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
         else:
             super().save_model(request, obj, form, change)
 
-    @admin.action(description="Invite the selected speakers (to their contact e-mail)")
+    def has_invite_permission(self, request):
+        return request.user.has_perm("speakers.add_invitation")
+
+    @admin.action(
+        description="Invite the selected speakers (to their contact e-mail)", permissions=["invite"]
+    )
     def invite(self, request, queryset):
         invited, skipped = [], []
         for speaker in queryset:
@@ -205,7 +210,10 @@ class InvitationAdmin(admin.ModelAdmin):
         obj.pk = invitation.pk
         obj.__dict__.update(invitation.__dict__)
 
-    @admin.action(description="Send again with a new link (the old link stops working)")
+    @admin.action(
+        description="Send again with a new link (the old link stops working)",
+        permissions=["change"],
+    )
     def resend(self, request, queryset):
         sent, refused = 0, []
         for invitation in queryset:
@@ -219,7 +227,7 @@ class InvitationAdmin(admin.ModelAdmin):
         if refused:
             self.message_user(request, " ".join(refused), messages.WARNING)
 
-    @admin.action(description="Withdraw (the link stops working)")
+    @admin.action(description="Withdraw (the link stops working)", permissions=["change"])
     def withdraw(self, request, queryset):
         count = sum(services.withdraw_invitation(invitation=invitation) for invitation in queryset)
         self.message_user(request, f"Withdrew {count} invitation(s).")

@@ -1,15 +1,16 @@
-"""The speakers panel of the organisers' dashboard (found by workshop.organisers by name)."""
+"""The speakers panel of the organisers' dashboard (listed in ORGANISER_DASHBOARD_PANELS)."""
 
 from django.utils import timezone
 
 from speakers.models import Invitation
+from workshop.organisers import Panel
 
-POSITION = 30
-
-
-def panels(workshop):
-    """Return the speakers still without an account whose invitation is not yet claimed."""
-    return [("organisers/_unclaimed_invitations.html", {"invitations": unclaimed_invitations()})]
+# The speakers still without an account whose invitation is not yet claimed.
+UNCLAIMED_INVITATIONS = Panel(
+    "speakers.view_invitation",
+    "organisers/_unclaimed_invitations.html",
+    lambda workshop: {"invitations": unclaimed_invitations()},
+)
 
 
 def unclaimed_invitations(now=None):

@@ -4,11 +4,13 @@ import datetime as dt
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from schedule.models import Room, Slot, Talk, TalkLink
 from speakers.models import Speaker
 from tickets.models import Order, Ticket, TicketType, Voucher
 from workshop.models import Page, Supporter, Workshop
+from workshop.roles import ensure_roles
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -19,6 +21,24 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
     password = factory.django.Password("correct horse battery staple")
+
+
+class OrganiserFactory(UserFactory):
+    """A staff account in the organisers' group named by ``role`` (workshop/roles.py), if any."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    is_staff = True
+
+    @factory.post_generation
+    def role(user, create, extracted, **kwargs):
+        if not extracted:
+            return
+        # The migration made the groups; a flushed database (transactional tests) has none.
+        if not Group.objects.filter(name=extracted).exists():
+            ensure_roles()
+        user.groups.add(Group.objects.get(name=extracted))
 
 
 class WorkshopFactory(factory.django.DjangoModelFactory):

@@ -264,26 +264,28 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
         warn_if_card_payment_off(request)
         return super().changelist_view(request, extra_context)
 
-    @admin.action(description="Mark selected invoice orders paid")
+    @admin.action(description="Mark selected invoice orders paid", permissions=["change"])
     def mark_paid(self, request, queryset):
         run_on_each(self, request, queryset, services.mark_invoice_paid, "marked paid")
 
-    @admin.action(description="Cancel selected orders")
+    @admin.action(description="Cancel selected orders", permissions=["change"])
     def cancel(self, request, queryset):
         run_on_each(self, request, queryset, services.cancel_order, "cancelled")
 
-    @admin.action(description="Refund selected card orders in full through Stripe")
+    @admin.action(
+        description="Refund selected card orders in full through Stripe", permissions=["change"]
+    )
     def refund(self, request, queryset):
         run_on_each(self, request, queryset, services.refund_order, "refunded")
 
-    @admin.action(description="Resend the confirmation e-mail")
+    @admin.action(description="Resend the confirmation e-mail", permissions=["change"])
     def resend_confirmation(self, request, queryset):
         for order in queryset:
             services.resend_confirmation(order=order)
             self.log_change(request, order, "Confirmation e-mail sent again (admin action).")
         self.message_user(request, f"Sent {queryset.count()} confirmation e-mails.")
 
-    @admin.action(description="Issue invoices for the selected orders")
+    @admin.action(description="Issue invoices for the selected orders", permissions=["change"])
     def issue_invoice(self, request, queryset):
         had = set(Invoice.objects.filter(order__in=queryset).values_list("pk", flat=True))
         for order in queryset:
@@ -370,7 +372,10 @@ class TicketAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
     def order_status(self, ticket):
         return ticket.order.get_status_display()
 
-    @admin.action(description="Check in the selected tickets")
+    def has_check_in_permission(self, request):
+        return request.user.has_perm("tickets.check_in")
+
+    @admin.action(description="Check in the selected tickets", permissions=["check_in"])
     def check_in(self, request, queryset):
         for ticket in queryset:
             try:

@@ -12,8 +12,9 @@ from django.views.decorators.http import require_POST
 from tickets.services import checkin
 from workshop import ratelimit
 from workshop.current import current_workshop
-from workshop.organisers import staff_required
+from workshop.organisers import organiser_required
 
+CHECK_IN = "tickets.check_in"
 # Generous: a busy door looks up a ticket every few seconds, per device and per organiser.
 LOOKUP_RATE = "120/m"
 LEVELS = {
@@ -51,7 +52,7 @@ def page_context(workshop, **extra):
     return {"arrived": arrived, "valid": valid, **extra}
 
 
-@staff_required
+@organiser_required(CHECK_IN)
 def search(request):
     """Find tickets by code, name or e-mail address; a single exact code opens its ticket."""
     workshop = current_workshop(request)
@@ -75,7 +76,7 @@ def search(request):
     return with_camera(render(request, "tickets/checkin.html", context))
 
 
-@staff_required
+@organiser_required(CHECK_IN)
 def ticket_page(request, code):
     """Show one ticket, as opened by scanning its QR code; 404 with a clear page if unknown."""
     workshop = current_workshop(request)
@@ -102,14 +103,14 @@ def act(request, code, action):
 
 
 @require_POST
-@staff_required
+@organiser_required(CHECK_IN)
 def check_in(request, code):
     """Check the ticket in (POST); a second check-in warns with the time of the first."""
     return act(request, code, checkin.check_in_ticket)
 
 
 @require_POST
-@staff_required
+@organiser_required(CHECK_IN)
 def undo(request, code):
     """Take back the ticket's check-in (POST)."""
     return act(request, code, checkin.undo_check_in)

@@ -1,4 +1,4 @@
-"""The tickets panels of the organisers' dashboard (found by workshop.organisers by name)."""
+"""The tickets panels of the organisers' dashboard (listed in ORGANISER_DASHBOARD_PANELS)."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -8,8 +8,9 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from tickets.models import Order, TicketType
+from tickets.services import checkin
+from workshop.organisers import Panel
 
-POSITION = 10
 Status = Order.Status
 # Orders whose money came in; refunded ones count in gross and again in refunded.
 RECEIVED_STATUSES = [Status.PAID, Status.PARTLY_REFUNDED, Status.REFUNDED]
@@ -17,17 +18,30 @@ RECEIVED_STATUSES = [Status.PAID, Status.PARTLY_REFUNDED, Status.REFUNDED]
 CHART_DAYS = 60
 CHART_HEIGHT = 120
 BAR_WIDTH = 14
+# Sales and money are for those who may see the orders; the door sees only arrivals.
+ORDERS = "tickets.view_order"
 
 
-def panels(workshop):
-    """Return the tickets panels: sales per type, revenue, orders by day, unpaid invoices."""
-    now = timezone.now()
-    return [
-        ("organisers/_ticket_types.html", sales_context(ticket_sales(workshop, now))),
-        ("organisers/_revenue.html", {"revenue": revenue(workshop)}),
-        ("organisers/_orders_by_day.html", {"chart": orders_by_day(workshop)}),
-        ("organisers/_pending_invoices.html", {"orders": pending_invoices(workshop)}),
-    ]
+def check_in_context(workshop):
+    arrived, valid = checkin.attendance(workshop)
+    return {"arrived": arrived, "valid": valid}
+
+
+CHECK_IN = Panel("tickets.check_in", "organisers/_check_in.html", check_in_context)
+TICKET_TYPES = Panel(
+    ORDERS,
+    "organisers/_ticket_types.html",
+    lambda workshop: sales_context(ticket_sales(workshop, timezone.now())),
+)
+REVENUE = Panel(ORDERS, "organisers/_revenue.html", lambda workshop: {"revenue": revenue(workshop)})
+ORDERS_BY_DAY = Panel(
+    ORDERS, "organisers/_orders_by_day.html", lambda workshop: {"chart": orders_by_day(workshop)}
+)
+PENDING_INVOICES = Panel(
+    ORDERS,
+    "organisers/_pending_invoices.html",
+    lambda workshop: {"orders": pending_invoices(workshop)},
+)
 
 
 def ticket_sales(workshop, now):

@@ -11,9 +11,12 @@ from tickets.models import AttendeeMessage, MessageDelivery, TicketType
 from tickets.services import messages as mailing
 from workshop.current import current_workshop
 from workshop.markdown import render_markdown
-from workshop.organisers import staff_required
+from workshop.organisers import organiser_required
 
 Delivery = MessageDelivery.Status
+# Reading what was sent, and writing and sending (whose preview lists the recipients).
+VIEW = "tickets.view_attendeemessage"
+SEND = "tickets.send_message"
 
 
 # The largest id a database integer column holds (BigAutoField on SQLite and PostgreSQL).
@@ -81,7 +84,7 @@ def message_of(request, pk):
     )
 
 
-@staff_required
+@organiser_required(VIEW)
 def message_list(request):
     """List the messages of the current workshop with their delivery counts."""
     workshop = current_workshop(request)
@@ -99,13 +102,13 @@ def message_list(request):
     return render(request, "tickets/messages/list.html", {"rows": rows})
 
 
-@staff_required
+@organiser_required(SEND)
 def message_new(request):
     """Write a new message; saving keeps it as a draft and shows the preview."""
     return edit_draft(request, message=None)
 
 
-@staff_required
+@organiser_required(SEND)
 def message_edit(request, pk):
     """Change a draft message."""
     message = message_of(request, pk)
@@ -139,7 +142,7 @@ def edit_draft(request, *, message):
     return render(request, "tickets/messages/edit.html", context, status=status)
 
 
-@staff_required
+@organiser_required(SEND)
 def message_preview(request, pk):
     """Show a draft as attendees will see it, with who would receive it now."""
     message = message_of(request, pk)
@@ -156,7 +159,7 @@ def message_preview(request, pk):
     return render(request, "tickets/messages/preview.html", context)
 
 
-@staff_required
+@organiser_required(VIEW)
 def message_detail(request, pk):
     """Show a sent message and the state of each delivery."""
     message = message_of(request, pk)
@@ -175,7 +178,7 @@ def message_detail(request, pk):
     return render(request, "tickets/messages/detail.html", context)
 
 
-@staff_required
+@organiser_required(SEND)
 @require_POST
 def message_test(request, pk):
     """Send the draft to the signed-in organiser only."""
@@ -189,7 +192,7 @@ def message_test(request, pk):
     return redirect("tickets:message_preview", pk=message.pk)
 
 
-@staff_required
+@organiser_required(SEND)
 @require_POST
 def message_send(request, pk):
     """Send the draft to its recipients, once."""
@@ -210,7 +213,7 @@ def message_send(request, pk):
     return redirect("tickets:message_detail", pk=message.pk)
 
 
-@staff_required
+@organiser_required(SEND)
 @require_POST
 def message_retry(request, pk):
     """Send the failed deliveries of a message again."""

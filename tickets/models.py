@@ -318,6 +318,7 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["id"]
+        permissions = [("check_in", "Can check attendees in at the door")]
 
     def __str__(self):
         return f"{self.code} {self.attendee_name}"
@@ -483,6 +484,7 @@ class AttendeeMessage(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("send_message", "Can write and send messages to attendees")]
 
     def __str__(self):
         return self.subject

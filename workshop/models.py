@@ -95,6 +95,7 @@ class Workshop(models.Model):
 
     class Meta:
         ordering = ["-starts_at"]
+        permissions = [("view_dashboard", "Can open the organisers' dashboard")]
         constraints = [
             models.UniqueConstraint(
                 fields=["is_current"],

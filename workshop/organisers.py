@@ -1,73 +1,99 @@
-"""The organisers' pages outside the admin: access rule and the dashboard.
+"""The organisers' pages outside the admin: who may open them, and the dashboard.
 
-The dashboard shows panels that each app contributes from its own ``dashboard`` module
-(``panels(workshop)`` returning (template name, context) pairs); finding them by name through
-the app registry keeps workshop from importing the apps, as the demo loader does.
+Every page and action under /organisers/ names the permission it needs with
+``organiser_required``; workshop/roles.py gives those permissions to the organisers' groups.
+The dashboard shows the panels listed in ``settings.ORGANISER_DASHBOARD_PANELS`` (dotted paths
+of ``Panel`` objects in each app's ``dashboard`` module) that the organiser may see.
 """
 
-import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
-from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.module_loading import module_has_submodule
+from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 
 from workshop.current import current_workshop
+from workshop.roles import DASHBOARD
 
 
-def staff_required(view):
-    """Let staff in; send anyone signed out to sign in, and refuse other people with 403.
+def is_organiser_with(user, permission):
+    """Return whether ``user`` is active staff holding ``permission``.
 
-    Django's ``staff_member_required`` sends signed-in non-staff to a sign-in form too, which
-    suggests the wrong account; here they are told plainly. Pages with attendees' data are
-    kept out of caches.
+    Staff status is required too: the second-factor rule (workshop.security) applies to staff,
+    so permissions given to an account without it must not open organiser pages.
+    """
+    return user.is_active and user.is_staff and user.has_perm(permission)
+
+
+def not_allowed(request):
+    return render(request, "403.html", status=403)
+
+
+def organiser_required(permission):
+    """Let organisers holding ``permission`` in; send anyone signed out to sign in, refuse others.
+
+    Signed-in people without it get 403 (Django's ``permission_required`` would send them to
+    a sign-in form, which suggests the wrong account). Organiser pages hold attendees' data, so
+    no answer is kept by a cache.
     """
 
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
-            raise PermissionDenied("Only organisers may open this page.")
-        response = view(request, *args, **kwargs)
-        response["Cache-Control"] = "private, no-store"
-        return response
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if is_organiser_with(request.user, permission):
+                response = view(request, *args, **kwargs)
+            else:
+                response = not_allowed(request)
+            response["Cache-Control"] = "private, no-store"
+            return response
 
-    return wrapper
+        wrapper.organiser_permission = permission
+        return wrapper
 
-
-def dashboard_modules():
-    """Return every app's ``dashboard`` module, in the order of their POSITION."""
-    modules = []
-    for app_config in apps.get_app_configs():
-        if module_has_submodule(app_config.module, "dashboard"):
-            modules.append(importlib.import_module(f"{app_config.name}.dashboard"))
-    return sorted(modules, key=lambda module: getattr(module, "POSITION", 100))
+    return decorator
 
 
-def render_panels(workshop):
-    """Return the rendered HTML of every app's panels for the workshop.
+@dataclass(frozen=True)
+class Panel:
+    """A dashboard panel: the permission it needs, its template and its context."""
+
+    permission: str
+    template: str
+    context: Callable
+
+
+def dashboard_panels():
+    """Return the panels of ORGANISER_DASHBOARD_PANELS, in that order."""
+    return [import_string(path) for path in settings.ORGANISER_DASHBOARD_PANELS]
+
+
+def render_panels(workshop, user):
+    """Return the HTML of the panels ``user`` may see, for the workshop.
 
     Panels are rendered without the request: they need no context processors, which would
-    otherwise run their queries once per panel.
+    otherwise run their queries once per panel. Panels the user may not see are not computed.
     """
     html = []
-    for module in dashboard_modules():
-        for template_name, context in module.panels(workshop):
-            html.append(render_to_string(template_name, {"workshop": workshop, **context}))
+    for panel in dashboard_panels():
+        if user.has_perm(panel.permission):
+            context = {"workshop": workshop, **panel.context(workshop)}
+            html.append(render_to_string(panel.template, context))
     return mark_safe("".join(html))
 
 
-@staff_required
+@organiser_required(DASHBOARD)
 def dashboard(request):
     """Show the organisers where sales, the schedule and the speakers stand."""
     workshop = current_workshop(request)
     context = {"checked_at": timezone.now()}
     if workshop is not None:
-        context["panels"] = render_panels(workshop)
+        context["panels"] = render_panels(workshop, request.user)
     return render(request, "organisers/dashboard.html", context)

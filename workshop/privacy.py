@@ -1,8 +1,8 @@
 """A person's own data: download it as JSON, or delete the account.
 
-Each app that holds personal data ships ``<app>/privacy.py`` with ``export_user_data(user)``
-and ``erase_user_data(user)``; they are found by name through the app registry, as the demo
-loader finds ``<app>/demo.py``, so that workshop never imports tickets.
+Each app that holds personal data ships a module with ``export_user_data(user)`` and
+``erase_user_data(user)``, listed in ``settings.PRIVACY_PROVIDERS``, so that workshop never
+imports tickets.
 """
 
 import importlib
@@ -11,6 +11,7 @@ import json
 from allauth.account.models import EmailAddress
 from django import forms
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
@@ -18,20 +19,17 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.module_loading import module_has_submodule
 from django.views.decorators.http import require_http_methods
 
 from workshop.ratelimit import limit
 
 
-def app_modules():
-    """Return the ``privacy`` modules of the other apps, in INSTALLED_APPS order."""
-    modules = []
-    for app_config in apps.get_app_configs():
-        if app_config.name == "workshop" or not module_has_submodule(app_config.module, "privacy"):
-            continue
-        modules.append((app_config.label, importlib.import_module(f"{app_config.name}.privacy")))
-    return modules
+def providers():
+    """Return (app label, module) of each of PRIVACY_PROVIDERS, in that order."""
+    return [
+        (apps.get_containing_app_config(path).label, importlib.import_module(path))
+        for path in settings.PRIVACY_PROVIDERS
+    ]
 
 
 def account_data(user):
@@ -52,7 +50,7 @@ def account_data(user):
 def export_user_data(user):
     """Return everything the site keeps about ``user``, one section per app."""
     data = {"exported_at": timezone.now(), "account": account_data(user)}
-    for label, module in app_modules():
+    for label, module in providers():
         data[label] = module.export_user_data(user)
     return data
 
@@ -60,7 +58,7 @@ def export_user_data(user):
 @transaction.atomic
 def delete_account(user):
     """Erase each app's personal data of ``user``, then delete the account itself."""
-    for _, module in app_modules():
+    for _, module in providers():
         module.erase_user_data(user)
     user.delete()
 

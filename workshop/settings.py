@@ -382,7 +382,22 @@ TICKETS_MAX_UNPAID_SEATS_PER_IP = env_int("TICKETS_MAX_UNPAID_SEATS_PER_IP", 20)
 # Stripe's events are a few kilobytes; anything far larger is refused (413) unread.
 STRIPE_WEBHOOK_MAX_BYTES = env_int("STRIPE_WEBHOOK_MAX_BYTES", 256 * 1024)
 
+# == organisers ==
+# The dashboard's panels, in order; each shows only to organisers holding its permission.
+ORGANISER_DASHBOARD_PANELS = [
+    "tickets.dashboard.CHECK_IN",
+    "tickets.dashboard.TICKET_TYPES",
+    "tickets.dashboard.REVENUE",
+    "tickets.dashboard.ORDERS_BY_DAY",
+    "tickets.dashboard.PENDING_INVOICES",
+    "schedule.dashboard.SCHEDULE_PROBLEMS",
+    "speakers.dashboard.UNCLAIMED_INVITATIONS",
+]
+
 # == privacy ==
+# Modules with export_user_data(user) and erase_user_data(user), one section of a person's
+# data each, named by the module's app.
+PRIVACY_PROVIDERS = ["speakers.privacy", "tickets.privacy"]
 # Attendee and buyer details of workshops that ended this many days ago are anonymised by
 # `manage.py anonymise_attendees`.
 PRIVACY_ANONYMISE_AFTER_DAYS = env_int("PRIVACY_ANONYMISE_AFTER_DAYS", 90)

@@ -11,6 +11,7 @@ from speakers.models import Invitation
 from tests.browser import checkers
 from tests.factories import (
     OrderFactory,
+    OrganiserFactory,
     SlotFactory,
     SpeakerFactory,
     TalkFactory,
@@ -20,6 +21,7 @@ from tests.factories import (
 )
 from tests.security.html_checks import duplicate_ids, inline_code
 from tickets.models import Order
+from workshop import roles
 
 pytestmark = pytest.mark.django_db
 
@@ -108,8 +110,18 @@ def test_dashboard_staff_sees_it_uncached(organiser_client, workshop):
     assert response["Cache-Control"] == "private, no-store"
 
 
-def test_dashboard_staff_not_superuser_allowed(client, workshop):
-    client.force_login(UserFactory(username="helper", is_staff=True))
+def test_dashboard_staff_without_role_refused(client, workshop):
+    client.force_login(OrganiserFactory(username="helper"))
+
+    response = client.get(DASHBOARD)
+
+    assert response.status_code == 403
+    assert "<h1>Not allowed</h1>" in html_of(response)
+    assert response["Cache-Control"] == "private, no-store"
+
+
+def test_dashboard_organiser_role_not_superuser_allowed(client, workshop):
+    client.force_login(OrganiserFactory(username="helper", role=roles.ORGANISER))
 
     assert client.get(DASHBOARD).status_code == 200
 
@@ -138,12 +150,15 @@ def test_admin_index_links_organiser_pages(organiser_client, workshop):
     assert 'class="app-tickets module' in html
 
 
-def test_dashboard_panels_come_from_each_apps_dashboard_module():
-    from workshop.organisers import dashboard_modules
+def test_dashboard_panels_come_from_settings_in_order(organiser_client, workshop, settings):
+    settings.ORGANISER_DASHBOARD_PANELS = [
+        "speakers.dashboard.UNCLAIMED_INVITATIONS",
+        "tickets.dashboard.REVENUE",
+    ]
 
-    names = [module.__name__ for module in dashboard_modules()]
+    html = html_of(organiser_client.get(DASHBOARD))
 
-    assert names == ["tickets.dashboard", "schedule.dashboard", "speakers.dashboard"]
+    assert re.findall(r'<h2 id="panel-([a-z-]+)">', html) == ["invitations", "revenue"]
 
 
 # -- Figures -----------------------------------------------------------------------------------
@@ -321,9 +336,9 @@ def test_dashboard_query_count_constant(
 ):
     make_everything(workshop, size)
 
-    # Session, user, workshop, types, revenue, orders by day, invoices, 4 for the schedule
-    # check, invitations, footer pages.
-    with django_assert_num_queries(13):
+    # Session, user, workshop, check-in, types, revenue, orders by day, invoices, 4 for the
+    # schedule check, invitations, footer pages.
+    with django_assert_num_queries(14):
         response = organiser_client.get(DASHBOARD)
 
     assert html_of(response).count('href="/admin/speakers/invitation/') == size

@@ -326,15 +326,18 @@ def test_delete_speaker_removes_the_contact_address_from_invitations(client, ada
     assert Invitation.objects.filter(speaker=speaker).count() == 1
 
 
-def test_export_and_erase_find_every_app_module():
-    assert [label for label, _ in privacy.app_modules()] == ["speakers", "tickets"]
+def test_export_and_erase_use_the_providers_of_settings():
+    assert [(label, module.__name__) for label, module in privacy.providers()] == [
+        ("speakers", "speakers.privacy"),
+        ("tickets", "tickets.privacy"),
+    ]
 
 
 def test_delete_account_is_all_or_nothing(client, ada, ada_order, monkeypatch):
     def broken(user):
         raise RuntimeError("speakers failed")
 
-    speakers_module = dict(privacy.app_modules())["speakers"]
+    speakers_module = dict(privacy.providers())["speakers"]
     monkeypatch.setattr(speakers_module, "erase_user_data", broken)
     client.raise_request_exception = False
     client.force_login(ada)

@@ -322,7 +322,9 @@ def world(workshop, settings):
     w.speaker_user = verified_user(username="speaker", email="speaker@example.org")
     w.speaker = SpeakerFactory(name=MARKER, slug="owner-speaker", user=w.speaker_user)
     w.talk = TalkFactory(title=f"Talk of {MARKER}", slug="owner-talk", speakers=[w.speaker])
-    w.staff = verified_user(username="organiser2", email="staff@example.org", is_staff=True)
+    w.staff = verified_user(
+        username="organiser2", email="staff@example.org", is_staff=True, is_superuser=True
+    )
     w.message = AttendeeMessage.objects.create(
         workshop=workshop, subject=f"To {MARKER}", body=f"Dear {MARKER}"
     )

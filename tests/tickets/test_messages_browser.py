@@ -10,12 +10,13 @@ from tests.browser import checkers
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import (
     OrderFactory,
+    OrganiserFactory,
     TicketFactory,
     TicketTypeFactory,
-    UserFactory,
     WorkshopFactory,
 )
 from tickets.models import AttendeeMessage
+from workshop.roles import ORGANISER
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls between
 # browser steps are ordinary synchronous code.
@@ -58,7 +59,7 @@ def test_organiser_writes_previews_tests_and_sends_once(live_server, page, mailo
             attendee_name=name,
             attendee_email=f"{name.lower()}@example.org",
         )
-    organiser = UserFactory(is_staff=True, email="org@example.org")
+    organiser = OrganiserFactory(email="org@example.org", role=ORGANISER)
     sign_in(page, live_server, organiser)
 
     page.goto("/organisers/messages/")
@@ -114,7 +115,7 @@ def test_message_tables_keep_their_words_whole_on_a_phone(live_server, page, mai
             attendee_name=name,
             attendee_email=f"{name.split()[0].lower()}@example.org",
         )
-    organiser = UserFactory(is_staff=True, email="organiser@example.org")
+    organiser = OrganiserFactory(email="organiser@example.org", role=ORGANISER)
     message = mailing.save_draft(
         workshop=workshop,
         subject="Welcome and practical information",
