@@ -5,13 +5,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from tickets import exports, payments, services
-from tickets.invoices import invoice_response
+from tickets.invoices import document_response
 from tickets.models import (
     AttendeeMessage,
     CheckInEvent,
+    CreditNote,
     Invoice,
     MessageDelivery,
     Order,
@@ -241,7 +242,7 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
         "user",
-        "invoice_link",
+        "invoice_links",
     ]
     fields = [
         "buyer_name",
@@ -302,16 +303,24 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
                     self.log_change(request, order, f"Invoice {invoice.number} issued.")
                 self.message_user(request, f"Order {order.code} has invoice {invoice.number}.")
 
-    @admin.display(description="invoice")
-    def invoice_link(self, order):
-        invoice = Invoice.objects.filter(order=order).first()
-        if invoice is None:
-            return "None (paid orders and invoice orders with a price get one)"
-        return format_html(
-            '<a href="{}">{}</a> (<a href="{}">PDF</a>)',
-            reverse("admin:tickets_order_invoice", args=[order.pk]),
-            invoice.number,
-            reverse("admin:tickets_order_invoice_pdf", args=[order.pk]),
+    @admin.display(description="invoices and credit notes")
+    def invoice_links(self, order):
+        documents = order.billing_documents()
+        if not documents:
+            return "None (paid orders and invoice orders with a price get an invoice)"
+        return format_html_join(
+            format_html("<br>"),
+            '{} <a href="{}">{}</a> (<a href="{}">PDF</a>){}',
+            (
+                (
+                    document.kind,
+                    reverse("admin:tickets_order_document", args=[order.pk, document.number]),
+                    document.number,
+                    reverse("admin:tickets_order_document_pdf", args=[order.pk, document.number]),
+                    credit_note_summary(document),
+                )
+                for document in documents
+            ),
         )
 
     def get_urls(self):
@@ -324,21 +333,47 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
                 {"pdf": True},
                 name="tickets_order_invoice_pdf",
             ),
+            path(
+                "<path:object_id>/documents/<str:number>/",
+                page,
+                name="tickets_order_document",
+            ),
+            path(
+                "<path:object_id>/documents/<str:number>.pdf",
+                page,
+                {"pdf": True},
+                name="tickets_order_document_pdf",
+            ),
             *super().get_urls(),
         ]
 
-    def invoice_view(self, request, object_id, pdf=False):
-        """Show or download an order's invoice for organisers."""
+    def invoice_view(self, request, object_id, number=None, pdf=False):
+        """Show or download an order's invoice or credit note for organisers."""
         order = self.get_object(request, object_id)
         if order is None:
             raise Http404("No such order.")
         if not self.has_view_permission(request, order):
             raise PermissionDenied
         links = {
-            "pdf_url": reverse("admin:tickets_order_invoice_pdf", args=[order.pk]),
+            "pdf_url": lambda n: reverse("admin:tickets_order_document_pdf", args=[order.pk, n]),
             "back_url": reverse("admin:tickets_order_change", args=[order.pk]),
         }
-        return private_page(invoice_response)(request, order, pdf=pdf, links=links)
+        respond = private_page(document_response)
+        return respond(request, order, number=number, pdf=pdf, links=links)
+
+
+def credit_note_summary(document):
+    """Say what a credit note credits, for the order's admin page; nothing for an invoice."""
+    if not isinstance(document, CreditNote):
+        return ""
+    return format_html(
+        ": {} {} of invoice {} ({}; {})",
+        document.total,
+        document.currency,
+        document.invoice.number,
+        document.get_settlement_display(),
+        document.reason,
+    )
 
 
 @admin.register(Ticket)
@@ -417,6 +452,26 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_display = ["number", "order", "buyer_name", "total", "currency", "issued_on"]
     list_select_related = ["order"]
     search_fields = ["number", "order__code", "buyer_name", "buyer_email"]
+    date_hierarchy = "issued_on"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(admin.ModelAdmin):
+    """Issued credit notes, read only: each cancels all or part of an invoice and is kept."""
+
+    list_display = ["number", "invoice", "order", "buyer_name", "total", "currency", "issued_on"]
+    list_select_related = ["order", "invoice"]
+    search_fields = ["number", "invoice__number", "order__code", "buyer_name", "buyer_email"]
+    list_filter = ["settlement"]
     date_hierarchy = "issued_on"
 
     def has_add_permission(self, request):

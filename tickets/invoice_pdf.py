@@ -1,4 +1,4 @@
-"""Render an invoice as an A4 PDF with fpdf2.
+"""Render an invoice or a credit note as an A4 PDF with fpdf2.
 
 The PDF embeds DejaVu Sans (``tickets/fonts/``, see SOURCE.md there), so names and addresses
 in Latin, Greek, Cyrillic, Hebrew, Arabic and other alphabets print as given (shaped by
@@ -54,7 +54,9 @@ def shown(char, fonts):
 
 
 def money(amount, currency):
-    return format_amount(amount, currency)
+    """Return the amount with its currency; a negative one with a minus sign (−25.00 EUR)."""
+    shown = format_amount(abs(amount), currency)
+    return f"\u2212{shown}" if amount < 0 else shown
 
 
 class InvoicePDF(FPDF):
@@ -82,19 +84,19 @@ class InvoicePDF(FPDF):
 
 
 def render_pdf(document):
-    """Return the invoice in ``document`` (see ``tickets.invoices.invoice_document``) as PDF."""
-    invoice = document["invoice"]
+    """Return the invoice or credit note ``document`` (see ``tickets.invoices``) as a PDF."""
+    issued = document["document"]
     pdf = InvoicePDF()
     # Document properties are not drawn, so they keep every character.
-    pdf.set_title(f"Invoice {invoice.number}")
-    pdf.set_author(invoice.seller_name)
+    pdf.set_title(f"{document['kind']} {issued.number}")
+    pdf.set_author(issued.seller_name)
     pdf.set_margins(18, 18, 18)
     pdf.set_auto_page_break(True, margin=22)
     pdf.add_page()
-    write_heading(pdf, invoice, document["order"])
-    write_parties(pdf, invoice)
-    write_items(pdf, invoice, document["items"])
-    write_totals(pdf, invoice, document)
+    write_heading(pdf, document)
+    write_parties(pdf, issued)
+    write_items(pdf, issued.currency, document["items"])
+    write_totals(pdf, document)
     if pdf.lacks_glyphs:
         pdf.ln(2)
         write_lines(pdf, MISSING_NOTE, size=8)
@@ -106,29 +108,29 @@ def write_lines(pdf, text, *, size=10, style=""):
     pdf.multi_cell(0, LINE, text, **NEXT_LINE)
 
 
-def write_heading(pdf, invoice, order):
-    write_lines(pdf, f"Invoice {invoice.number}", size=18, style="B")
+def write_heading(pdf, document):
+    issued = document["document"]
+    write_lines(pdf, f"{document['kind']} {issued.number}", size=18, style="B")
     pdf.ln(2)
-    write_lines(
-        pdf,
-        f"Issued on {invoice.issued_on.day} {invoice.issued_on:%B %Y}\nOrder {order.code}",
-    )
+    day = issued.issued_on
+    meta = [f"Issued on {day.day} {day:%B %Y}", *(f"{k} {v}" for k, v in document["meta"])]
+    write_lines(pdf, "\n".join(meta))
     pdf.ln(4)
 
 
-def write_parties(pdf, invoice):
+def write_parties(pdf, issued):
     top = pdf.get_y()
     half = (pdf.epw - 6) / 2
-    seller = "\n".join(filter(None, [invoice.seller_name, invoice.seller_address]))
+    seller = "\n".join(filter(None, [issued.seller_name, issued.seller_address]))
     buyer = "\n".join(
         filter(
             None,
             [
-                invoice.buyer_name,
-                invoice.billing_address,
-                invoice.buyer_email,
-                invoice.vat_number and f"VAT number: {invoice.vat_number}",
-                invoice.po_number and f"Purchase order: {invoice.po_number}",
+                issued.buyer_name,
+                issued.billing_address,
+                issued.buyer_email,
+                issued.vat_number and f"VAT number: {issued.vat_number}",
+                issued.po_number and f"Purchase order: {issued.po_number}",
             ],
         )
     )
@@ -143,7 +145,7 @@ def write_parties(pdf, invoice):
     pdf.set_xy(pdf.l_margin, max(bottoms) + 6)
 
 
-def write_items(pdf, invoice, items):
+def write_items(pdf, currency, items):
     pdf.set_font(FONT, size=10)
     with pdf.table(
         col_widths=(90, 20, 32, 32),
@@ -156,41 +158,21 @@ def write_items(pdf, invoice, items):
                 [
                     item["description"],
                     str(item["quantity"]),
-                    money(item["unit_price"], invoice.currency),
-                    money(item["amount"], invoice.currency),
+                    money(item["unit_price"], currency),
+                    money(item["amount"], currency),
                 ]
             )
     pdf.ln(4)
 
 
-def total_rows(invoice, document):
-    currency = invoice.currency
-    rows = [("Subtotal", money(invoice.subtotal, currency))]
-    if invoice.discount:
-        rows.append(("Discount", f"-{money(invoice.discount, currency)}"))
-    rows.append(("Total", money(invoice.total, currency)))
-    if invoice.tax_rate:
-        rows.append(
-            (
-                f"Included {invoice.tax_label} {document['tax_percent']}%",
-                money(invoice.tax_amount, currency),
-            )
-        )
-        rows.append((f"Total without {invoice.tax_label}", money(invoice.net_total, currency)))
-    if document["refunded"]:
-        rows.append(("Refunded", f"-{money(document['refunded'], currency)}"))
-        rows.append(("Balance paid", money(document["balance"], currency)))
-    return rows
-
-
-def write_totals(pdf, invoice, document):
-    for label, amount in total_rows(invoice, document):
-        bold = "B" if label == "Total" else ""
-        pdf.set_font(FONT, style=bold, size=10)
+def write_totals(pdf, document):
+    issued = document["document"]
+    for label, amount, is_total in document["totals"]:
+        pdf.set_font(FONT, style="B" if is_total else "", size=10)
         pdf.cell(pdf.epw - 40, LINE + 1, label, align="R")
-        pdf.cell(40, LINE + 1, amount, align="R", **NEXT_LINE)
+        pdf.cell(40, LINE + 1, money(amount, issued.currency), align="R", **NEXT_LINE)
     pdf.ln(4)
     write_lines(pdf, document["state"], style="B")
-    if invoice.seller_note:
+    if issued.seller_note:
         pdf.ln(2)
-        write_lines(pdf, invoice.seller_note, size=9)
+        write_lines(pdf, issued.seller_note, size=9)

@@ -288,6 +288,16 @@ class Order(models.Model):
     def is_paid(self):
         return self.status in self.PAID_STATUSES
 
+    @property
+    def invoice(self):
+        """Return the order's latest invoice, or None (prefetch ``invoices`` for lists)."""
+        return next(iter(self.invoices.all()), None)
+
+    def billing_documents(self):
+        """Return the order's invoices and credit notes, oldest first (prefetch both for lists)."""
+        documents = [*self.invoices.all(), *self.credit_notes.all()]
+        return sorted(documents, key=lambda document: (document.created_at, document.number))
+
     def holds_seats(self, now=None):
         now = now or timezone.now()
         if self.status in self.SEAT_HOLDING_STATUSES:
@@ -367,25 +377,52 @@ class OrderEvent(models.Model):
 
 
 class InvoiceSequence(models.Model):
-    """The last invoice number used for a prefix in a year; locked while a number is taken."""
+    """The last number used for a prefix in a year of one series; locked while a number is taken."""
 
+    class Series(models.TextChoices):
+        INVOICE = "invoice", "Invoices"
+        CREDIT_NOTE = "credit_note", "Credit notes"
+
+    series = models.CharField(max_length=20, choices=Series.choices, default=Series.INVOICE)
     prefix = models.CharField(max_length=20)
     year = models.PositiveSmallIntegerField()
     last_number = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["prefix", "year"], name="invoice_sequence_per_year")
+            models.UniqueConstraint(
+                fields=["series", "prefix", "year"], name="invoice_sequence_per_series_and_year"
+            )
         ]
 
     def __str__(self):
-        return f"{self.prefix}-{self.year}: {self.last_number}"
+        return f"{self.get_series_display()} {self.prefix}-{self.year}: {self.last_number}"
 
 
-class Invoice(models.Model):
-    """A numbered invoice for an order: a snapshot of seller, buyer, items and totals."""
+class IssuedDocumentChanged(Exception):
+    """An issued invoice or credit note was about to be changed or deleted: it never is."""
 
-    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="invoice")
+
+class IssuedDocumentQuerySet(models.QuerySet):
+    """Invoices and credit notes are inserted once and never updated or deleted."""
+
+    def update(self, **kwargs):
+        raise IssuedDocumentChanged(
+            f"{self.model.__name__} rows are never changed after issue; "
+            "issue a credit note to correct an invoice."
+        )
+
+    def delete(self):
+        raise IssuedDocumentChanged(f"{self.model.__name__} rows are never deleted.")
+
+
+class IssuedDocument(models.Model):
+    """What an invoice and a credit note share: a number and a snapshot of parties and items.
+
+    Once saved the row is a record for the accounts: saving it again, updating it through a
+    QuerySet (``update``, ``bulk_update``) or deleting it raises ``IssuedDocumentChanged``.
+    """
+
     number = models.CharField(max_length=40, unique=True)
     issued_on = models.DateField()
     seller_name = models.CharField(max_length=200)
@@ -408,11 +445,22 @@ class Invoice(models.Model):
     tax_amount = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = IssuedDocumentQuerySet.as_manager()
+
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
         return self.number
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise IssuedDocumentChanged(f"{self.number} was issued and is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise IssuedDocumentChanged(f"{self.number} was issued and is never deleted.")
 
     @property
     def net_total(self):
@@ -427,6 +475,46 @@ class Invoice(models.Model):
                 "amount": Decimal(line["amount"]),
             }
             for line in self.lines
+        ]
+
+
+class Invoice(IssuedDocument):
+    """A numbered invoice for an order: a snapshot of seller, buyer, items and totals.
+
+    An order has one invoice, or a second one when a payment is accepted after the first was
+    cancelled by a credit note (an invoice order paid after it expired).
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="invoices")
+
+    kind = "Invoice"
+
+    class Meta(IssuedDocument.Meta):
+        pass
+
+
+class CreditNote(IssuedDocument):
+    """A numbered credit note cancelling all or part of an invoice (a cancellation invoice).
+
+    Issued when an invoiced order is cancelled, expires unpaid or is refunded; the amounts are
+    what is credited, shown with a minus sign.
+    """
+
+    class Settlement(models.TextChoices):
+        NOTHING_DUE = "nothing_due", "Nothing was paid: nothing is due"
+        CARD = "card", "Refunded to the card"
+        BANK_TRANSFER = "bank_transfer", "To be returned by bank transfer"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="credit_notes")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    reason = models.CharField(max_length=200)
+    settlement = models.CharField(max_length=20, choices=Settlement.choices)
+
+    kind = "Credit note"
+
+    class Meta(IssuedDocument.Meta):
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gt=0), name="credit_note_total_positive"),
         ]
 
 

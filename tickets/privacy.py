@@ -114,7 +114,7 @@ def anonymise_orders(orders):
     }
     chosen.update(**buyer, client_hash="", updated_at=timezone.now())
     billing = {"billing_name": "", "invoice_details": "", "vat_number": "", "po_number": ""}
-    chosen.filter(invoice__isnull=True).update(**billing)
+    chosen.filter(invoices__isnull=True).update(**billing)
     # Stripe's copies of the session name the customer; the event ids are enough to audit.
     StripeEvent.objects.filter(order_id__in=ids).update(
         payload=JSONObject(id=F("event_id"), type=F("type"), erased=Value(True))

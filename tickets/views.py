@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from tickets import payments, services
 from tickets.forms import AttendeeForm, CheckoutForm, ResendLinksForm
-from tickets.models import Invoice, Order, TicketType
+from tickets.models import Order, TicketType
 from tickets.qr import checkin_url, qr_svg
 from workshop import ratelimit
 from workshop.cache import CONTENT, TICKETS, cache_public_page
@@ -159,17 +159,15 @@ def get_order(code, secret):
     # PostgreSQL refuses NUL characters in a query; no order code has one.
     if "\x00" in code:
         raise Http404("No such order.")
-    order = Order.objects.select_related("workshop", "invoice").filter(code=code).first()
+    order = (
+        Order.objects.select_related("workshop")
+        .prefetch_related("invoices", "credit_notes__invoice")
+        .filter(code=code)
+        .first()
+    )
     if order is None or not secret_matches(secret, order.secret):
         raise Http404("No such order.")
     return order
-
-
-def invoice_or_none(order):
-    try:
-        return order.invoice
-    except Invoice.DoesNotExist:
-        return None
 
 
 @private_page
@@ -197,7 +195,8 @@ def order_detail(request, code, secret):
         "holds_seats": order.holds_seats(),
         "show_joining": order.is_paid and order.workshop.is_online,
         "cancelled": "cancelled" in request.GET,
-        "invoice": invoice_or_none(order),
+        "invoice": order.invoice,
+        "documents": order.billing_documents(),
     }
     return render(request, "tickets/order_detail.html", context)
 
@@ -248,7 +247,9 @@ def orders_of(user):
 @login_required
 def my_tickets(request):
     """List the signed-in buyer's orders: theirs, or bought with one of their verified addresses."""
-    orders = orders_of(request.user).select_related("invoice").order_by("-created_at")
+    orders = (
+        orders_of(request.user).prefetch_related("invoices", "credit_notes").order_by("-created_at")
+    )
     response = render(request, "tickets/my_tickets.html", {"orders": orders})
     response["Cache-Control"] = "private, no-store"
     return response

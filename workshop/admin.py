@@ -20,7 +20,18 @@ class WorkshopAdmin(admin.ModelAdmin):
         ("When and where", {"fields": ["starts_at", "ends_at", "time_zone", "format", "venue"]}),
         ("For ticket holders", {"fields": ["joining_details", "ticket_info", "currency"]}),
         ("Contact", {"fields": ["contact_email", "organiser_name", "organiser_address"]}),
-        ("Invoices", {"fields": ["tax_rate", "tax_label", "invoice_prefix", "invoice_note"]}),
+        (
+            "Invoices",
+            {
+                "fields": [
+                    "tax_rate",
+                    "tax_label",
+                    "invoice_prefix",
+                    "credit_note_prefix",
+                    "invoice_note",
+                ]
+            },
+        ),
     ]
 
 

@@ -81,6 +81,13 @@ class Workshop(models.Model):
         validators=[RegexValidator(r"^[A-Z0-9]+$", "Capital letters and digits only.")],
         help_text="Invoice numbers read PREFIX-YEAR-0001; each prefix counts on its own.",
     )
+    credit_note_prefix = models.CharField(
+        max_length=20,
+        default="CN",
+        validators=[RegexValidator(r"^[A-Z0-9]+$", "Capital letters and digits only.")],
+        help_text="Credit notes (which cancel all or part of an invoice) read PREFIX-YEAR-0001, "
+        "numbered apart from invoices.",
+    )
     invoice_note = models.TextField(
         blank=True,
         help_text="Printed on every invoice, e.g. the organiser's VAT number, bank account "
@@ -119,6 +126,10 @@ class Workshop(models.Model):
             raise ValidationError({"ends_at": "The workshop must end after it starts."})
         if self.currency:
             self.currency = self.currency.upper()
+        if self.credit_note_prefix and self.credit_note_prefix == self.invoice_prefix:
+            raise ValidationError(
+                {"credit_note_prefix": "Use a prefix other than the invoices' own."}
+            )
 
     @property
     def tzinfo(self):

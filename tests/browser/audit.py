@@ -90,6 +90,27 @@ def place_free_order(person):
     )
 
 
+def place_cancelled_invoice_order(person):
+    """Order a demo ticket by invoice for the person and cancel it: an invoice and a credit note."""
+    from tickets import services
+    from tickets.models import TicketType
+
+    by_invoice = TicketType.objects.filter(visible=True, invoice_allowed=True, price__gt=0).first()
+    if by_invoice is None:
+        return None
+    someone = {"name": "Ada Attendee", "email": person.email}
+    order = services.create_order(
+        workshop=by_invoice.workshop,
+        ticket_counts={by_invoice.id: by_invoice.min_per_order},
+        buyer=someone,
+        attendees=[someone] * by_invoice.min_per_order,
+        payment_method="invoice",
+        invoice_details="Example University\nMain Street 1\n10115 Berlin",
+        user=person,
+    )
+    return services.cancel_order(order=order)
+
+
 def locate_pages(site):
     """Find each page's path in the demo content; note the pages not built yet."""
     results = {}
@@ -185,7 +206,11 @@ def audit_site(*, browser, base_url, artifacts, browser_skip):
     call_command("load_demo", stdout=io.StringIO())
     people = {role: create_person(role) for role in PEOPLE}
     link_speaker_profile(people["speaker"])
-    site = SimpleNamespace(people=people, order=place_free_order(people["attendee"]))
+    site = SimpleNamespace(
+        people=people,
+        order=place_free_order(people["attendee"]),
+        cancelled_order=place_cancelled_invoice_order(people["attendee"]),
+    )
     results = locate_pages(site)
     fetch_sources(results, people)
     audit = SiteAudit(

@@ -84,6 +84,19 @@ def order(site):
     return site.order.get_absolute_url() if site.order else None
 
 
+def billing_document(kind):
+    """Locate the invoice or the credit note of the demo's cancelled invoice order."""
+
+    def locate(site):
+        order = site.cancelled_order
+        documents = [d for d in order.billing_documents() if d.kind == kind] if order else []
+        if not documents:
+            return None
+        return reverse("tickets:document", args=[order.code, order.secret, documents[0].number])
+
+    return locate
+
+
 PAGES = [
     SitePage("home", named("workshop:home"), responsive=True),
     SitePage("code-of-conduct", named("workshop:page", "code-of-conduct")),
@@ -108,6 +121,10 @@ PAGES = [
     SitePage("tickets", named("tickets:ticket_list"), responsive=True),
     SitePage("checkout", checkout, responsive=True),
     SitePage("order", order, responsive=True, shows='<svg class="qr"'),
+    SitePage("invoice", billing_document("Invoice"), responsive=True, shows="Cancelled by"),
+    SitePage(
+        "credit-note", billing_document("Credit note"), responsive=True, shows="Total credited"
+    ),
     SitePage("resend-links", named("tickets:resend_links")),
     SitePage("my-tickets", named("tickets:my_tickets"), user="attendee", shows='class="my-orders"'),
     SitePage(

@@ -139,7 +139,25 @@ PRIVATE = {
         url=lambda w: f"/orders/{w.order.code}/{w.order.secret}/invoice.pdf",
         guess=wrong_secret("/orders/{code}/{secret}/invoice.pdf"),
     ),
+    "orders/<str:code>/<str:secret>/documents/<str:number>/": Private(
+        owner="attendee",
+        url=lambda w: f"/orders/{w.order.code}/{w.order.secret}/documents/{w.number}/",
+        guess=lambda w, actor: f"/orders/{w.order.code}/{w.secret_of(actor)}/documents/{w.number}/",
+    ),
+    "orders/<str:code>/<str:secret>/documents/<str:number>.pdf": Private(
+        owner="attendee",
+        url=lambda w: f"/orders/{w.order.code}/{w.order.secret}/documents/{w.number}.pdf",
+        guess=lambda w, actor: (
+            f"/orders/{w.order.code}/{w.secret_of(actor)}/documents/{w.number}.pdf"
+        ),
+    ),
     "tickets/mine/": account_page("/tickets/mine/"),
+    "tickets/mine/<str:code>/documents/<str:number>/": Private(
+        owner="attendee", url=lambda w: f"/tickets/mine/{w.order.code}/documents/{w.number}/"
+    ),
+    "tickets/mine/<str:code>/documents/<str:number>.pdf": Private(
+        owner="attendee", url=lambda w: f"/tickets/mine/{w.order.code}/documents/{w.number}.pdf"
+    ),
     "tickets/mine/<str:code>/invoice/": Private(
         owner="attendee", url=lambda w: f"/tickets/mine/{w.order.code}/invoice/"
     ),
@@ -315,7 +333,7 @@ def world(workshop, settings):
     )
     w.ticket = TicketFactory(order=w.order, ticket_type=ticket_type, attendee_name=MARKER)
     w.order.refresh_from_db()
-    issue_invoice(order=w.order)
+    w.number = issue_invoice(order=w.order).number
     w.key = Authenticator.objects.create(
         user=w.attendee, type=Authenticator.Type.WEBAUTHN, data={"name": MARKER}
     )

@@ -13,6 +13,7 @@ from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import TicketTypeFactory
 from tests.tickets.test_invoices import invoice_order, paid_order
 from tests.tickets.test_stripe import checkout_data
+from tickets.services.credit_notes import issue_credit_note
 from tickets.services.invoices import issue_invoice
 
 pytestmark = [pytest.mark.django_db, pytest.mark.browser]
@@ -33,13 +34,18 @@ def test_invoice_pages_are_valid_html(client, workshop, no_stripe):
     if reason := checkers.vnu_missing_reason():
         pytest.skip(reason)
     order = invoice_order(taxed(workshop), billing={"vat_number": "DE1234", "po_number": "7"})
-    refunded = paid_order(workshop, refunded_amount=Decimal("10.00"), status="partly_refunded")
+    refunded = paid_order(workshop)
     issue_invoice(order=refunded)
+    issue_credit_note(order=refunded, amount="10.00", reason="Refunded in part.")
     ticket_type = TicketTypeFactory(workshop=workshop, invoice_allowed=True)
     bad_billing = {**checkout_data(ticket_type), "payment_method": "invoice", "vat_number": "?"}
     documents = {
         "invoice-due": client.get(f"{order.get_absolute_url()}invoice/").content.decode(),
         "invoice-refunded": client.get(f"{refunded.get_absolute_url()}invoice/").content.decode(),
+        "credit-note": client.get(
+            f"{refunded.get_absolute_url()}documents/{refunded.credit_notes.get().number}/"
+        ).content.decode(),
+        "order-with-credit-note": client.get(refunded.get_absolute_url()).content.decode(),
         "order-with-invoice": client.get(order.get_absolute_url()).content.decode(),
         "checkout-billing-errors": client.post("/tickets/checkout/", bad_billing).content.decode(),
     }

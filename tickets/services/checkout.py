@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tickets import emails, money, payments
 from tickets.models import Order, StripeEvent
-from tickets.services import orders
+from tickets.services import credit_notes, orders
 from tickets.services.orders import (
     Method,
     OrderError,
@@ -227,6 +227,7 @@ def refund_through_stripe(order, *, note, actor=None):
         if recorded:
             locked.refunded_amount = locked.total
             set_status(locked, Status.REFUNDED, note, actor=actor)
+            credit_notes.credit_rest(order=locked, reason="Refunded in full.", actor=actor)
     order.refresh_from_db()
     return recorded
 
@@ -267,10 +268,16 @@ def record_charge_refund(*, charge_id):
         locked = lock_order(order)
         if refunded <= locked.refunded_amount or locked.status not in Order.PAID_STATUSES:
             return locked, "refund already recorded"
+        newly = refunded - locked.refunded_amount
         locked.refunded_amount = refunded
         full = refunded >= locked.total
         status = Status.REFUNDED if full else Status.PARTLY_REFUNDED
         set_status(locked, status, f"Stripe refunded {refunded} {locked.currency}.")
+        reason = "Refunded through Stripe."
+        if full:
+            credit_notes.credit_rest(order=locked, reason=reason)
+        else:
+            credit_notes.issue_credit_note(order=locked, amount=newly, reason=reason)
     return locked, f"order is {status}"
 
 

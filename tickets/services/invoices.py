@@ -9,6 +9,7 @@ from collections import Counter
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from tickets import money
@@ -33,17 +34,23 @@ def invoice_due(order):
     return order.status in Order.PAID_STATUSES
 
 
-def take_number(prefix, year):
-    """Return the next number of the prefix's sequence for the year, holding its row lock.
+def take_number(prefix, year, series=InvoiceSequence.Series.INVOICE):
+    """Return the next number of the series' sequence for prefix and year, holding its row lock.
 
     The caller's transaction keeps the row locked until it commits, so concurrent
-    invoices queue here; a rolled-back invoice gives its number back.
+    invoices (or credit notes) queue here; a rolled-back one gives its number back.
     """
-    InvoiceSequence.objects.get_or_create(prefix=prefix, year=year)
-    sequence = InvoiceSequence.objects.select_for_update().get(prefix=prefix, year=year)
+    key = {"series": series, "prefix": prefix, "year": year}
+    InvoiceSequence.objects.get_or_create(**key)
+    sequence = InvoiceSequence.objects.select_for_update().get(**key)
     sequence.last_number += 1
     sequence.save(update_fields=["last_number"])
     return f"{prefix}-{year}-{sequence.last_number:04d}"
+
+
+def credited(invoice):
+    """Return the total of the credit notes issued against the invoice."""
+    return invoice.credit_notes.aggregate(total=Sum("total"))["total"] or ZERO
 
 
 def invoice_lines(order):
@@ -81,7 +88,8 @@ def issue_invoice(*, order):
     """Issue the order's invoice once and return it; return None for orders that get none.
 
     Called inside the transaction that confirms a payment or places an invoice order,
-    and by the admin action. Repeating it returns the invoice already issued.
+    and by the admin action. Repeating it returns the invoice already issued, unless credit
+    notes cancelled all of it and the order is due one again (paid after it expired).
     """
     if order.total <= 0:
         return None
@@ -92,9 +100,9 @@ def issue_invoice(*, order):
             .select_related("workshop")
             .get(pk=order.pk)
         )
-        existing = Invoice.objects.filter(order=order).first()
-        if existing is not None or not invoice_due(order):
-            return existing
+        latest = Invoice.objects.filter(order=order).first()
+        if not invoice_due(order) or (latest and credited(latest) < latest.total):
+            return latest
         workshop = order.workshop
         issued_on = timezone.localdate(timezone.now(), workshop.tzinfo)
         lines = invoice_lines(order)

@@ -24,7 +24,7 @@ from tickets.models import (
     holding_seats_q,
     random_code,
 )
-from tickets.services import invoices
+from tickets.services import credit_notes, invoices
 from tickets.services.seatcap import hash_client, lock_buyer, seat_cap_problem
 from workshop.cache import TICKETS, bump_content_version
 
@@ -507,6 +507,7 @@ def cancel_order(*, order, actor=None):
         if not (locked.status == Status.PENDING or paid_outside_stripe):
             raise OrderError(f"Order {locked.code} is {locked.get_status_display().lower()}.")
         set_status(locked, Status.CANCELLED, "Cancelled by an organiser.", actor=actor)
+        credit_notes.credit_rest(order=locked, reason="Order cancelled.", actor=actor)
     return locked
 
 
