@@ -164,7 +164,11 @@ def test_webhook_payment_and_refund_are_recorded_without_a_person(workshop, paid
         ("paid", "partly_refunded", None),
     ]
     notes = list(order.events.values_list("note", flat=True))
-    assert notes[-1] == "Stripe refunded 10.00 EUR."
+    assert notes[-2:] == [
+        "Stripe refunded 10.00 EUR.",
+        f"Credit note {order.credit_notes.get().number} issued for 10.00 EUR against invoice "
+        f"{order.invoice.number}: Refunded through Stripe.",
+    ]
     assert order.stripe_events.count() == 2
 
 

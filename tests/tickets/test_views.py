@@ -412,7 +412,7 @@ def test_order_page_query_count_constant(client, workshop, django_assert_num_que
     order = OrderFactory(workshop=workshop, status="paid")
     TicketFactory.create_batch(size, order=order, ticket_type=TicketTypeFactory(workshop=workshop))
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(6):
         response = client.get(order.get_absolute_url())
 
     assert html_of(response).count('class="qr"') == size
@@ -424,7 +424,7 @@ def test_my_tickets_query_count_constant(client, workshop, django_assert_num_que
     OrderFactory.create_batch(size, workshop=workshop, user=user)
     client.force_login(user)
 
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         response = client.get("/tickets/mine/")
 
     assert html_of(response).count('rel="noreferrer">Order ') == size
