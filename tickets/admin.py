@@ -6,6 +6,7 @@ from django.http import Http404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from tickets import exports, payments, services
 from tickets.invoices import document_response
@@ -309,7 +310,7 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
         if not documents:
             return "None (paid orders and invoice orders with a price get an invoice)"
         return format_html_join(
-            format_html("<br>"),
+            mark_safe("<br>"),
             '{} <a href="{}">{}</a> (<a href="{}">PDF</a>){}',
             (
                 (

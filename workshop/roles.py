@@ -52,6 +52,7 @@ ROLES = {
         "tickets.change_order",
         "tickets.view_ticket",
         "tickets.view_invoice",
+        "tickets.view_creditnote",
         "tickets.view_orderevent",
         "tickets.view_checkinevent",
         "tickets.view_stripeevent",

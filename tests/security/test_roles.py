@@ -129,6 +129,13 @@ ADMIN_PAGES = {
     "admin/tickets/order/<path:object_id>/invoice.pdf": Page(
         lambda w: f"/admin/tickets/order/{w.order.pk}/invoice.pdf", MONEY
     ),
+    "admin/tickets/order/<path:object_id>/documents/<str:number>/": Page(
+        lambda w: f"/admin/tickets/order/{w.order.pk}/documents/{w.order.invoice.number}/", MONEY
+    ),
+    "admin/tickets/order/<path:object_id>/documents/<str:number>.pdf": Page(
+        lambda w: f"/admin/tickets/order/{w.order.pk}/documents/{w.order.invoice.number}.pdf",
+        MONEY,
+    ),
     "admin/speakers/speaker/export/<str:fmt>/": Page(
         lambda w: "/admin/speakers/speaker/export/csv/", PROGRAMME_ONLY
     ),
@@ -163,6 +170,7 @@ CHANGELISTS = {
     "tickets.Order": MONEY,
     "tickets.Ticket": MONEY,
     "tickets.Invoice": MONEY,
+    "tickets.CreditNote": MONEY,
     "tickets.StripeEvent": MONEY,
     "tickets.AttendeeMessage": roles(ORGANISER),
 }
