@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from tickets import exports, payments, services
+from tickets import exports, invoice_actions, payments, services
 from tickets.invoices import document_response
 from tickets.models import (
     AttendeeMessage,
@@ -189,6 +189,19 @@ def run_on_each(modeladmin, request, queryset, action, done):
             modeladmin.message_user(request, f"Order {order.code} {done}.", messages.SUCCESS)
 
 
+class MoneyToReturnFilter(admin.SimpleListFilter):
+    """Orders whose bank transfer the organisers must still send back."""
+
+    title = "money to return by bank transfer"
+    parameter_name = "to_return"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(refund_owed__gt=0) if self.value() == "yes" else queryset
+
+
 @admin.register(Order)
 class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
     list_display = [
@@ -201,7 +214,7 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
         "currency",
         "created_at",
     ]
-    list_filter = ["status", "payment_method", "workshop", "created_at"]
+    list_filter = ["status", "payment_method", MoneyToReturnFilter, "workshop", "created_at"]
     search_fields = [
         "code",
         "buyer_name",
@@ -215,7 +228,9 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [TicketInline, OrderEventInline, StripeEventInline]
     actions = [
-        "mark_paid",
+        invoice_actions.mark_paid,
+        invoice_actions.extend_due_date,
+        invoice_actions.record_returned,
         "cancel",
         "refund",
         "resend_confirmation",
@@ -234,10 +249,13 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
         "discount_total",
         "total",
         "refunded_amount",
+        "refund_owed",
         "currency",
         "stripe_session_id",
         "stripe_payment_intent_id",
         "reserved_until",
+        "payment_due_on",
+        "payment_reminder_sent_at",
         "code_of_conduct_accepted_at",
         "paid_at",
         "created_at",
@@ -265,10 +283,6 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         warn_if_card_payment_off(request)
         return super().changelist_view(request, extra_context)
-
-    @admin.action(description="Mark selected invoice orders paid", permissions=["change"])
-    def mark_paid(self, request, queryset):
-        run_on_each(self, request, queryset, services.mark_invoice_paid, "marked paid")
 
     @admin.action(description="Cancel selected orders", permissions=["change"])
     def cancel(self, request, queryset):

@@ -40,7 +40,7 @@ ORDERS_BY_DAY = Panel(
 PENDING_INVOICES = Panel(
     ORDERS,
     "organisers/_pending_invoices.html",
-    lambda workshop: {"orders": pending_invoices(workshop)},
+    lambda workshop: invoice_orders(workshop, timezone.localdate(timezone.now(), workshop.tzinfo)),
 )
 
 
@@ -162,12 +162,20 @@ def scale(bars):
     return Chart(bars=bars, maximum=maximum, width=len(bars) * BAR_WIDTH)
 
 
-def pending_invoices(workshop):
-    """Return the invoice orders waiting for payment, oldest first."""
-    return list(
+def invoice_orders(workshop, today):
+    """Return the invoice orders awaiting payment (oldest first) and the orders whose bank
+    transfer must be sent back, from one query."""
+    orders = list(
         Order.objects.filter(
-            workshop=workshop, status=Status.PENDING, payment_method=Order.Method.INVOICE
+            Q(status=Status.PENDING, payment_method=Order.Method.INVOICE) | Q(refund_owed__gt=0),
+            workshop=workshop,
         )
         .annotate(ticket_count=Count("tickets"))
         .order_by("created_at", "id")
     )
+    for order in orders:
+        order.overdue = order.payment_due_on is not None and order.payment_due_on < today
+    return {
+        "orders": [order for order in orders if order.status == Status.PENDING],
+        "to_return": [order for order in orders if order.refund_owed > 0],
+    }

@@ -1,4 +1,5 @@
-"""E-mails to buyers: confirmation with tickets and calendar file, refunds, order links."""
+"""E-mails to buyers: confirmation with tickets and calendar file, refunds, order links, and
+the payment reminder and expiry notice of invoice orders."""
 
 import datetime as dt
 
@@ -57,11 +58,62 @@ def send_confirmation(order):
             (f"ticket-{t.code}.png", qr_png(checkin_url(t.code)), "image/png") for t in tickets
         ]
         attachments.append((f"{workshop.slug}.ics", workshop_ics(workshop), "text/calendar"))
+    if order.payment_method == order.Method.INVOICE:
+        attachments.extend(document_pdfs(order.invoice))
     subject = (
         f"Your tickets for {workshop.title}" if order.is_paid else f"Order {order.code} reserved"
     )
-    context = {"order": order, "tickets": tickets, "workshop": workshop, "link": order_link(order)}
+    context = {
+        "order": order,
+        "tickets": tickets,
+        "workshop": workshop,
+        "link": order_link(order),
+    }
     send(order.buyer_email, subject, "tickets/email/confirmation.txt", context, attachments)
+
+
+def document_pdfs(*documents):
+    """Return PDF attachments of these invoices or credit notes (None ones left out)."""
+    # Imported here: the PDF library costs a process about 50 MB (see tickets/invoices.py).
+    from tickets.documents import describe
+    from tickets.invoice_pdf import render_pdf
+
+    return [
+        (
+            f"{document.kind.lower().replace(' ', '-')}-{document.number}.pdf",
+            render_pdf(describe(document)),
+            "application/pdf",
+        )
+        for document in documents
+        if document is not None
+    ]
+
+
+def send_payment_reminder(order):
+    """Remind the buyer of an unpaid invoice order of its due date, with the invoice."""
+    order.refresh_from_db()
+    context = {"order": order, "workshop": order.workshop, "link": order_link(order)}
+    send(
+        order.buyer_email,
+        f"Payment reminder: order {order.code}",
+        "tickets/email/payment_reminder.txt",
+        context,
+        document_pdfs(order.invoice),
+    )
+
+
+def send_invoice_order_expired(order):
+    """Tell the buyer their unpaid invoice order expired, with the credit note cancelling it."""
+    order.refresh_from_db()
+    note = order.credit_notes.order_by("-created_at", "-id").first()
+    context = {"order": order, "workshop": order.workshop, "link": order_link(order), "note": note}
+    send(
+        order.buyer_email,
+        f"Order {order.code} cancelled: not paid in time",
+        "tickets/email/invoice_order_expired.txt",
+        context,
+        document_pdfs(note),
+    )
 
 
 def send_late_refund(order):

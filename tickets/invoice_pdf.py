@@ -173,6 +173,10 @@ def write_totals(pdf, document):
         pdf.cell(40, LINE + 1, money(amount, issued.currency), align="R", **NEXT_LINE)
     pdf.ln(4)
     write_lines(pdf, document["state"], style="B")
+    if document["bank_details"]:
+        pdf.ln(2)
+        write_lines(pdf, "Bank details", style="B")
+        write_lines(pdf, document["bank_details"])
     if issued.seller_note:
         pdf.ln(2)
         write_lines(pdf, issued.seller_note, size=9)

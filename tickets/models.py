@@ -1,3 +1,4 @@
+import datetime as dt
 import secrets
 from decimal import Decimal
 
@@ -262,6 +263,20 @@ class Order(models.Model):
     po_number = models.CharField(max_length=50, blank=True, verbose_name="purchase order number")
     code_of_conduct_accepted_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    payment_due_on = models.DateField(
+        null=True, blank=True, help_text="Invoice orders: the day the bank transfer is due."
+    )
+    payment_reminder_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the buyer was reminded of the due date."
+    )
+    refund_owed = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        verbose_name="to return by bank transfer",
+        help_text="Money received by bank transfer that the organisers must still send back "
+        "to the buyer (nothing can be refunded to a bank account automatically).",
+    )
     client_hash = models.CharField(
         max_length=64,
         blank=True,
@@ -276,6 +291,9 @@ class Order(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(refund_owed__gte=0), name="order_refund_owed_not_negative"
+            ),
         ]
 
     def __str__(self):
@@ -292,6 +310,13 @@ class Order(models.Model):
     def invoice(self):
         """Return the order's latest invoice, or None (prefetch ``invoices`` for lists)."""
         return next(iter(self.invoices.all()), None)
+
+    @property
+    def payment_last_day(self):
+        """Return the last day an unpaid invoice order keeps its seats: due date plus grace."""
+        if self.payment_due_on is None:
+            return None
+        return self.payment_due_on + dt.timedelta(days=self.workshop.payment_grace_days)
 
     def billing_documents(self):
         """Return the order's invoices and credit notes, oldest first (prefetch both for lists)."""
@@ -486,6 +511,9 @@ class Invoice(IssuedDocument):
     """
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="invoices")
+    bank_details = models.TextField(
+        blank=True, help_text="Where to pay, for invoice orders (the workshop's at issue)."
+    )
 
     kind = "Invoice"
 

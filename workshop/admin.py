@@ -32,6 +32,17 @@ class WorkshopAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "Payment by invoice",
+            {
+                "fields": [
+                    "bank_details",
+                    "payment_terms_days",
+                    "payment_reminder_days",
+                    "payment_grace_days",
+                ]
+            },
+        ),
     ]
 
 

@@ -78,6 +78,10 @@ WORKSHOP = {
     "currency": "EUR",
     "organiser_name": "ML for Science Workshop Organisers (demo)",
     "organiser_address": "Example Street 1\n12345 Example City",
+    "bank_details": (
+        "ML for Science Workshop Organisers (demo)\nIBAN DE00 0000 0000 0000 0000 00 (not a real "
+        "account)\nBIC DEMODEXXXXX"
+    ),
     "is_current": True,
 }
 

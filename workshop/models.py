@@ -1,3 +1,4 @@
+import datetime as dt
 import zoneinfo
 from decimal import Decimal
 from functools import cache
@@ -90,8 +91,29 @@ class Workshop(models.Model):
     )
     invoice_note = models.TextField(
         blank=True,
-        help_text="Printed on every invoice, e.g. the organiser's VAT number, bank account "
-        "(IBAN, BIC) and payment terms.",
+        help_text="Printed on every invoice, e.g. the organiser's VAT number.",
+    )
+    bank_details = models.TextField(
+        blank=True,
+        help_text="Where invoice orders are paid: account holder, IBAN, BIC and bank. Shown on "
+        "invoices, the order page and the e-mails of invoice orders.",
+    )
+    payment_terms_days = models.PositiveSmallIntegerField(
+        default=14,
+        validators=[MaxValueValidator(365)],
+        help_text="Days an invoice order has to pay; never later than the day the workshop starts.",
+    )
+    payment_reminder_days = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MaxValueValidator(365)],
+        help_text="Days before the due date that the buyer of an unpaid invoice order is "
+        "reminded. 0: on the due date.",
+    )
+    payment_grace_days = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MaxValueValidator(365)],
+        help_text="Days after the due date that an unpaid invoice order still holds its "
+        "seats; then it expires, its seats are sold again and the buyer is told.",
     )
     is_current = models.BooleanField(
         default=True, help_text="The workshop the public site shows. Only one can be current."
@@ -134,6 +156,13 @@ class Workshop(models.Model):
     @property
     def tzinfo(self):
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    def invoice_due_date(self, placed_at):
+        """Return the day an invoice order placed at ``placed_at`` is due: the payment terms
+        later, but never after the day the workshop starts."""
+        placed_on = timezone.localdate(placed_at, self.tzinfo)
+        due = placed_on + dt.timedelta(days=self.payment_terms_days)
+        return max(placed_on, min(due, timezone.localdate(self.starts_at, self.tzinfo)))
 
     @property
     def keyword_list(self):

@@ -90,8 +90,8 @@ def place_free_order(person):
     )
 
 
-def place_cancelled_invoice_order(person):
-    """Order a demo ticket by invoice for the person and cancel it: an invoice and a credit note."""
+def place_invoice_order(person):
+    """Order a demo ticket by invoice for the person: an order awaiting its bank transfer."""
     from tickets import services
     from tickets.models import TicketType
 
@@ -99,7 +99,7 @@ def place_cancelled_invoice_order(person):
     if by_invoice is None:
         return None
     someone = {"name": "Ada Attendee", "email": person.email}
-    order = services.create_order(
+    return services.create_order(
         workshop=by_invoice.workshop,
         ticket_counts={by_invoice.id: by_invoice.min_per_order},
         buyer=someone,
@@ -108,7 +108,14 @@ def place_cancelled_invoice_order(person):
         invoice_details="Example University\nMain Street 1\n10115 Berlin",
         user=person,
     )
-    return services.cancel_order(order=order)
+
+
+def place_cancelled_invoice_order(person):
+    """Order a demo ticket by invoice for the person and cancel it: an invoice and a credit note."""
+    from tickets import services
+
+    order = place_invoice_order(person)
+    return services.cancel_order(order=order) if order else None
 
 
 def locate_pages(site):
@@ -209,6 +216,7 @@ def audit_site(*, browser, base_url, artifacts, browser_skip):
     site = SimpleNamespace(
         people=people,
         order=place_free_order(people["attendee"]),
+        invoice_order=place_invoice_order(people["attendee"]),
         cancelled_order=place_cancelled_invoice_order(people["attendee"]),
     )
     results = locate_pages(site)

@@ -84,6 +84,11 @@ def order(site):
     return site.order.get_absolute_url() if site.order else None
 
 
+def invoice_order(site):
+    """Locate the page of the demo order awaiting its bank transfer."""
+    return site.invoice_order.get_absolute_url() if site.invoice_order else None
+
+
 def billing_document(kind):
     """Locate the invoice or the credit note of the demo's cancelled invoice order."""
 
@@ -121,6 +126,7 @@ PAGES = [
     SitePage("tickets", named("tickets:ticket_list"), responsive=True),
     SitePage("checkout", checkout, responsive=True),
     SitePage("order", order, responsive=True, shows='<svg class="qr"'),
+    SitePage("invoice-order", invoice_order, responsive=True, shows="Bank details"),
     SitePage("invoice", billing_document("Invoice"), responsive=True, shows="Cancelled by"),
     SitePage(
         "credit-note", billing_document("Credit note"), responsive=True, shows="Total credited"

@@ -177,7 +177,15 @@ CHANGELISTS = {
 
 # The actions each role finds on the lists whose actions change or reveal things.
 EXPORTS = {"export_selected_csv", "export_selected_xlsx"}
-ORDER_ACTIONS = {"mark_paid", "cancel", "refund", "resend_confirmation", "issue_invoice"}
+ORDER_ACTIONS = {
+    "mark_paid",
+    "extend_due_date",
+    "record_returned",
+    "cancel",
+    "refund",
+    "resend_confirmation",
+    "issue_invoice",
+}
 ACTIONS = {
     "tickets.Order": {FINANCE: ORDER_ACTIONS | EXPORTS, ORGANISER: ORDER_ACTIONS | EXPORTS},
     "tickets.Ticket": {

@@ -305,7 +305,10 @@ def test_invoice_page_shows_the_invoice(client, invoicing_workshop, no_stripe):
     # 80 * 19 / 119 = 12.7731...
     assert 'Included VAT 19%</th><td class="num">12.77 EUR</td>' in html
     assert 'Total without VAT</th><td class="num">67.23 EUR</td>' in html
-    assert f"Payment due: please transfer 80.00 EUR, quoting {number(1)}." in html
+    due = invoicing_workshop.invoice_due_date(order.created_at)
+    assert (
+        f"Payment due by {due:%-d %B %Y}: please transfer 80.00 EUR, quoting {number(1)}." in html
+    )
     assert "IBAN DE02 1001 0010 0123 4567 89" in html
     assert 'href="/static/css/invoice.css"' in html
     assert f'href="{invoice_url(order, f"documents/{number(1)}.pdf")}"' in html
@@ -765,8 +768,12 @@ def test_invoice_order_email_names_the_invoice(
         order = invoice_order(workshop)
 
     body = mailoutbox[0].body
-    assert f"Please pay invoice {number(1)} for 80.00 EUR by bank transfer;" in body
-    assert f"Your invoice {number(1)}, to print or download as PDF:\n" in body
+    due = workshop.invoice_due_date(order.created_at)
+    assert (
+        f"Please pay invoice {number(1)} for 80.00 EUR by bank transfer by {due:%-d %B %Y}, "
+        f"quoting {number(1)}; your tickets are valid once it is paid."
+    ) in body
+    assert f"Your invoice {number(1)} is attached; to print it or download it again:\n" in body
     assert f"{settings.SITE_URL}{order.get_absolute_url()}invoice/\n" in body
 
 

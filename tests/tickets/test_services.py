@@ -63,7 +63,10 @@ def test_create_order_invoice_stays_pending_and_holds_seats(
     assert (created.status, created.payment_method) == ("pending", "invoice")
     assert created.reserved_until is None
     assert outbox[0].subject == f"Order {created.code} reserved"
-    assert outbox[0].attachments == []
+    # The invoice PDF only; tickets (QR codes) and the calendar come once it is paid.
+    assert [name for name, _, _ in outbox[0].attachments] == [
+        f"invoice-{created.invoice.number}.pdf"
+    ]
     later = timezone.now() + dt.timedelta(days=30)
     assert services.seats_taken([ticket_type.id], now=later) == {ticket_type.id: 2}
 

@@ -114,6 +114,9 @@ def issue_invoice(*, order):
             seller_name=workshop.organiser_name or workshop.title,
             seller_address=workshop.organiser_address,
             seller_note=workshop.invoice_note,
+            bank_details=workshop.bank_details
+            if order.payment_method == Order.Method.INVOICE
+            else "",
             buyer_name=order.billing_name or order.buyer_name,
             buyer_email=order.buyer_email,
             billing_address=order.invoice_details,

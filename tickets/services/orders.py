@@ -356,6 +356,7 @@ def save_order(workshop, quote, method, buyer, attendees, user, now):
         reserved_until=now + dt.timedelta(minutes=settings.TICKETS_RESERVATION_MINUTES)
         if method == Method.STRIPE
         else None,
+        payment_due_on=workshop.invoice_due_date(now) if method == Method.INVOICE else None,
     )
     people = iter(attendees)
     tickets = []
@@ -508,6 +509,12 @@ def cancel_order(*, order, actor=None):
             raise OrderError(f"Order {locked.code} is {locked.get_status_display().lower()}.")
         set_status(locked, Status.CANCELLED, "Cancelled by an organiser.", actor=actor)
         credit_notes.credit_rest(order=locked, reason="Order cancelled.", actor=actor)
+        if paid_outside_stripe and locked.payment_method == Method.INVOICE:
+            # Nothing can be refunded to a bank account automatically: the organisers must.
+            locked.refund_owed = locked.total - locked.refunded_amount
+            locked.save(update_fields=["refund_owed", "updated_at"])
+            owed = money.format_amount(locked.refund_owed, locked.currency)
+            log(locked, locked.status, locked.status, f"{owed} to return by bank transfer.", actor)
     return locked
 
 
