@@ -1,6 +1,11 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from workshop.models import Page, Supporter, Workshop
+from workshop.security import unlock_sign_in
+
+User = get_user_model()
 
 
 class SupporterInline(admin.TabularInline):
@@ -52,3 +57,22 @@ class PageAdmin(admin.ModelAdmin):
     list_filter = ["published"]
     search_fields = ["title", "slug", "body"]
     prepopulated_fields = {"slug": ["title"]}
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AccountAdmin(UserAdmin):
+    """Django's user admin, with a way to lift allauth's lockout after failed sign-ins."""
+
+    actions = ["unlock_sign_in"]
+
+    @admin.action(
+        description="Unlock sign-in (after too many wrong passwords)", permissions=["change"]
+    )
+    def unlock_sign_in(self, request, queryset):
+        for user in queryset:
+            unlock_sign_in(request, user)
+            self.log_change(request, user, "Sign-in unlocked (admin action).")
+        self.message_user(request, f"Unlocked sign-in of {queryset.count()} account(s).")

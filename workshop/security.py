@@ -1,4 +1,4 @@
-"""Security helpers: staff second factor, private pages and secret comparison."""
+"""Security helpers: staff second factor, private pages, secret comparison, sign-in unlock."""
 
 import secrets
 from functools import wraps
@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
@@ -80,3 +81,19 @@ def secret_matches(given, stored):
     if not given or not stored:
         return False
     return secrets.compare_digest(str(given).encode(), str(stored).encode())
+
+
+def unlock_sign_in(request, user):
+    """Forget the failed sign-ins that lock ``user`` out (allauth's ``login_failed`` limit).
+
+    allauth counts failures per address as typed at sign-in, lower-cased, under the key
+    "<site domain>:<address>" (its adapter's login attempts key); every address of the
+    account is cleared.
+    """
+    from allauth.account.models import EmailAddress
+    from allauth.core import ratelimit
+
+    domain = get_current_site(request).domain
+    addresses = set(EmailAddress.objects.filter(user=user).values_list("email", flat=True))
+    for address in {user.email, *addresses} - {""}:
+        ratelimit.clear(request, action="login_failed", key=f"{domain}:{address.lower()}")
