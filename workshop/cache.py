@@ -38,6 +38,8 @@ from django.utils.cache import (
 )
 from django.utils.http import http_date
 
+from workshop.compression import ENCODINGS, choose_encoding, compress, is_compressible
+
 logger = logging.getLogger(__name__)
 
 CONTENT = "content"
@@ -45,7 +47,17 @@ TICKETS = "tickets"
 VERSION_KEY = "public-pages:version:{scope}"
 PAGE_KEY = "public-pages:page:{digest}"
 # Set for each answer, never replayed from a stored page.
-PER_ANSWER_HEADERS = {"set-cookie", "vary", "etag", "last-modified", "cache-control", "expires"}
+PER_ANSWER_HEADERS = {
+    "set-cookie",
+    "vary",
+    "etag",
+    "last-modified",
+    "cache-control",
+    "expires",
+    "content-encoding",
+    "content-length",
+}
+IDENTITY = "identity"
 
 
 class CacheUnavailable(Exception):
@@ -160,31 +172,53 @@ def _tokens(versions):
     return [token for token, _made in versions]
 
 
-def _entry_of(response, scopes, versions, seconds):
+def _entry_of(response, scopes, versions, seconds, *, stored):
+    """Return what is kept of a rendered page: its bodies and headers.
+
+    A page to be ``stored`` gets its compressed copies here, once; one that is not is left to
+    CompressionMiddleware, which compresses only the encoding the client takes.
+    """
     headers = [(k, v) for k, v in response.items() if k.lower() not in PER_ANSWER_HEADERS]
+    content = response.content
+    bodies = {IDENTITY: content}
+    if stored and is_compressible(response.get("Content-Type", ""), len(content)):
+        bodies.update((encoding, compress(content, encoding)) for encoding in ENCODINGS)
     return {
         "expires": time.time() + seconds,
         "scopes": list(scopes),
         "tokens": _tokens(versions),
-        "content": response.content,
+        "bodies": bodies,
         "headers": headers,
-        "etag": f'"{hashlib.sha256(response.content).hexdigest()[:40]}"',
+        "digest": hashlib.sha256(content).hexdigest()[:40],
         "last_modified": int(max(made for _token, made in versions)) if versions else None,
     }
 
 
-def _answer(request, entry, *, varies_on_session, rendered=None):
-    """Answer with a page and its validators; 304 when the client's copy is current.
+def _etag(entry, encoding):
+    # Each encoding is another representation with bytes of its own, so another strong ETag.
+    suffix = "" if encoding == IDENTITY else f"-{encoding}"
+    return f'"{entry["digest"]}{suffix}"'
 
-    ``rendered`` is the view's own response when the page was just rendered; otherwise the
-    answer is rebuilt from the stored ``entry``.
+
+def _answer(request, entry, *, varies_on_session, rendered=None):
+    """Answer with a page in the best encoding the client accepts, and its validators.
+
+    304 when the client's copy of that encoding is current. ``rendered`` is the view's own
+    response when the page was just rendered; otherwise the answer is rebuilt from ``entry``.
     """
-    response = get_conditional_response(
-        request, etag=entry["etag"], last_modified=entry["last_modified"]
-    )
+    bodies = entry["bodies"]
+    accepted = request.META.get("HTTP_ACCEPT_ENCODING", "")
+    encoding = choose_encoding(accepted, bodies) or IDENTITY
+    etag = _etag(entry, encoding)
+    response = get_conditional_response(request, etag=etag, last_modified=entry["last_modified"])
     if response is None:
         response = rendered or _response_of(entry)
-    response["ETag"] = entry["etag"]
+        response.content = bodies[encoding]
+        if encoding != IDENTITY:
+            response["Content-Encoding"] = encoding
+    if len(bodies) > 1:
+        patch_vary_headers(response, ["Accept-Encoding"])
+    response["ETag"] = etag
     if entry["last_modified"] is not None:
         response["Last-Modified"] = http_date(entry["last_modified"])
     # Shared caches may keep a page only when it does not depend on the visitor's session.
@@ -198,7 +232,7 @@ def _answer(request, entry, *, varies_on_session, rendered=None):
 
 
 def _response_of(entry):
-    response = HttpResponse(entry["content"])
+    response = HttpResponse()
     for name, value in entry["headers"]:
         response[name] = value
     return response
@@ -264,22 +298,26 @@ class LocalPages:
             return entry
 
     def put(self, key, entry):
-        size = len(entry["content"])
+        size = _size(entry)
         with self._lock:
             if key in self._pages:
-                self._bytes -= len(self._pages.pop(key)["content"])
+                self._bytes -= _size(self._pages.pop(key))
             if size > self.max_bytes // 4:  # one page must not push out all the others
                 return
             self._pages[key] = entry
             self._bytes += size
             while self._bytes > self.max_bytes:
                 _key, oldest = self._pages.popitem(last=False)
-                self._bytes -= len(oldest["content"])
+                self._bytes -= _size(oldest)
 
     def clear(self):
         with self._lock:
             self._pages.clear()
             self._bytes = 0
+
+
+def _size(entry):
+    return sum(len(body) for body in entry["bodies"].values())
 
 
 local_pages = LocalPages(max_bytes=settings.PUBLIC_PAGE_LOCAL_MB * 2**20)
@@ -317,8 +355,9 @@ def cache_public_page(*, scopes=(CONTENT,), vary=None, timeout=None):
             response = _render(view, request, args, kwargs)
             if not _may_store(request, response):
                 return _never_cached(response)
-            entry = _entry_of(response, scopes, versions, seconds)
-            if key is not None and seconds:
+            stored = key is not None and bool(seconds)
+            entry = _entry_of(response, scopes, versions, seconds, stored=stored)
+            if stored:
                 try:
                     cache.set(key, entry, timeout=seconds)
                     local_pages.put(key, entry)

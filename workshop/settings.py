@@ -97,6 +97,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Brotli or gzip for answers without secrets (BREACH); before sessions, CSRF and
+    # authentication, so that it sees the cookies and headers they add (compression.py).
+    "workshop.compression.CompressionMiddleware",
     # Stored public pages for cookie-less visitors, before sessions and the rest (cache.py).
     "workshop.cache.PublicPageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
