@@ -6,6 +6,9 @@ import functools
 import zoneinfo
 
 from django.utils import timezone
+from django.utils.html import format_html_join
+
+from workshop.models import time_zone_names
 
 SESSION_KEY = "schedule_time_zone"
 
@@ -62,6 +65,16 @@ def _zone_names():
 
 def _is_zone_name(name):
     return len(name) <= 64 and name in _zone_names()
+
+
+@functools.lru_cache(maxsize=64)
+def zone_options(selected):
+    """Return the <option>s of every time zone, ``selected`` chosen (rendered once per zone)."""
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((name, " selected" if name == selected else "", name) for name in time_zone_names()),
+    )
 
 
 def zone_label(zone, when):

@@ -7,6 +7,7 @@ row order, so calendars and conference apps keep recognising an entry after chan
 import datetime as dt
 import json
 import re
+import secrets
 import uuid
 from urllib.parse import urlsplit
 
@@ -14,10 +15,12 @@ import icalendar
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.text import slugify
 from lxml import etree
 
 from schedule.models import GUID_NAMESPACE, Room, Slot
+from workshop.fragments import code_version, fragments, row
 
 GENERATOR = {"name": "workshop-site", "version": "1.0"}
 TIMESLOT = "00:05"
@@ -49,12 +52,26 @@ def acronym(workshop):
 
 
 def load_programme(workshop):
-    """Return the public slots and the rooms of ``workshop``'s programme."""
-    slots = list(Slot.objects.programme(workshop))
+    """Return the public slots (in outline: see ``complete``) and the rooms of the programme."""
+    slots = list(Slot.objects.outline(workshop))
     rooms = list(
         Room.objects.filter(slots__workshop=workshop).distinct().order_by("position", "name")
     )
     return slots, rooms
+
+
+def complete(slots):
+    """Return the slots loaded in full, in the same order: those in outline are loaded again.
+
+    An outline (``Slot.objects.outline``) holds only versions of its talk and speakers; the
+    pages and exports load in full only the slots whose kept piece must be rendered anew.
+    """
+    outlines = [slot.pk for slot in slots if slot.talk_id and slot.talk.get_deferred_fields()]
+    if not outlines:
+        return list(slots)
+    workshop_id = slots[0].workshop_id
+    full = Slot.objects.programme(workshop_id).filter(pk__in=outlines).in_bulk()
+    return [full.get(slot.pk, slot) for slot in slots]
 
 
 class Entry:
@@ -106,6 +123,13 @@ class Entry:
     def speakers(self):
         return self.talk.public_speakers if self.talk else []
 
+    @cached_property
+    def talk_links(self):
+        if not self.talk:
+            return []
+        listed = getattr(self.talk, "link_list", None)  # loaded so by Slot.objects.programme
+        return listed if listed is not None else list(self.talk.links.all())
+
     @property
     def stamp(self):
         """Return when the entry last changed (iCalendar DTSTAMP)."""
@@ -122,7 +146,7 @@ class Entry:
             links.append(("slides", self.talk.slides_url, "Slides"))
         if self.talk.video_url:
             links.append(("media", self.talk.video_url, "Video"))
-        links += [(link.kind, link.url, link.title) for link in self.talk.links.all()]
+        links += [(link.kind, link.url, link.title) for link in self.talk_links]
         return links
 
     def local_start(self):
@@ -132,6 +156,32 @@ class Entry:
 def entries(slots, workshop):
     """Return the exported entries: talks and plain slots other than breaks."""
     return [Entry(slot, workshop) for slot in slots if slot.talk_id or not slot.is_break]
+
+
+def _entry_inputs(entry):
+    """Return every value an exported entry is made from (see workshop/fragments.py)."""
+    slot, talk = entry.slot, entry.talk
+    links = tuple(row(link) for link in entry.talk_links)
+    speakers = tuple(row(speaker) for speaker in entry.speakers)
+    workshop = (entry.workshop.slug, entry.workshop.time_zone, settings.SITE_URL)
+    return (row(slot), row(talk), row(slot.room), speakers, links, workshop)
+
+
+def pieces(kind, items, render):
+    """Return each entry of an export rendered by ``render``, rendering only changed ones."""
+    return fragments(
+        kind,
+        items,
+        inputs=_entry_inputs,
+        render=render,
+        code=code_version(__file__),
+        complete=_complete_entries,
+    )
+
+
+def _complete_entries(outlines):
+    slots = complete([entry.slot for entry in outlines])
+    return [Entry(slot, entry.workshop) for slot, entry in zip(slots, outlines, strict=True)]
 
 
 def duration(delta):
@@ -154,18 +204,23 @@ def build_ics(workshop, slots):
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", workshop.title)
     calendar.add("x-wr-timezone", workshop.time_zone)
-    for entry in entries(slots, workshop):
-        calendar.add_component(_ics_event(entry))
+    events = pieces("ics-event", entries(slots, workshop), lambda e: _ics_event(e).to_ical())
     first = workshop.starts_at.date() - dt.timedelta(days=366)
     last = workshop.ends_at.date() + dt.timedelta(days=366)
-    if workshop.time_zone == "UTC":
-        # UTC times are written with "Z"; the zone is still declared for readers that want it.
-        calendar.add_component(
-            icalendar.Timezone.from_tzid("UTC", first_date=first, last_date=last)
-        )
-    calendar.add_missing_timezones(first_date=first, last_date=last)
-    _timezones_first(calendar)
-    return calendar.to_ical()
+    # Events are written in the event's zone, which is declared before them; UTC times are
+    # written with "Z", and UTC is still declared for readers that want it.
+    if events or workshop.time_zone == "UTC":
+        try:
+            zone = icalendar.Timezone.from_tzid(
+                workshop.time_zone, first_date=first, last_date=last
+            )
+        except ValueError:  # a zone icalendar cannot describe: readers fall back on TZID
+            zone = None
+        if zone is not None:
+            calendar.add_component(zone)
+    end = b"END:VCALENDAR\r\n"
+    head = calendar.to_ical()
+    return head.removesuffix(end) + b"".join(events) + end
 
 
 def _ics_event(entry):
@@ -188,11 +243,6 @@ def _ics_event(entry):
     if entry.talk:
         event.add("categories", [entry.talk.get_kind_display()])
     return event
-
-
-def _timezones_first(calendar):
-    """Put VTIMEZONE components before the events that use them, as most readers expect."""
-    calendar.subcomponents.sort(key=lambda component: component.name != "VTIMEZONE")
 
 
 # frab / c3voc -----------------------------------------------------------------------------
@@ -251,14 +301,21 @@ def _tracks(slots):
     return sorted({slot.talk.track for slot in slots if slot.talk_id and slot.talk.track})
 
 
+# Where an event's piece goes in the skeleton of the XML document; text cannot forge it.
+XML_PLACEHOLDER = re.compile(rb'<event-piece n="(\d+)"/>')
+
+
 def build_xml(workshop, slots, rooms):
     """Return the frab / c3voc schedule XML (bytes)."""
+    days = _days(workshop, slots)
+    listed = [entry for day in days for entry in day[4]]
+    piece_of = dict(zip(map(id, listed), pieces("xml-event", listed, _xml_event), strict=True))
+    placed = []  # the pieces in document order, replacing the placeholders
     root = etree.Element("schedule")
     etree.SubElement(root, "generator", name=GENERATOR["name"], version=GENERATOR["version"])
     etree.SubElement(root, "url").text = absolute(reverse("schedule:schedule_xml"))
     etree.SubElement(root, "version").text = _version(slots)
     conference = etree.SubElement(root, "conference")
-    days = _days(workshop, slots)
     for tag, value in [
         ("acronym", acronym(workshop)),
         ("title", workshop.title),
@@ -285,12 +342,16 @@ def build_xml(workshop, slots, rooms):
         for name, room, room_entries in _rooms_of(day_entries, rooms):
             room_element = etree.SubElement(day, "room", name=name, guid=room_guid(room, workshop))
             for entry in room_entries:
-                _xml_event(room_element, entry)
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+                etree.SubElement(room_element, "event-piece", n=str(len(placed)))
+                placed.append(piece_of[id(entry)])
+    etree.indent(root)
+    skeleton = etree.tostring(root, xml_declaration=True, encoding="utf-8") + b"\n"
+    return XML_PLACEHOLDER.sub(lambda match: placed[int(match[1])], skeleton)
 
 
-def _xml_event(parent, entry):
-    event = etree.SubElement(parent, "event", guid=entry.guid, id=str(entry.id))
+def _xml_event(entry):
+    """Return an event's XML, indented for its place (schedule, day, room, event)."""
+    event = etree.Element("event", guid=entry.guid, id=str(entry.id))
     talk = entry.talk
     start = entry.local_start()
     values = [
@@ -319,6 +380,8 @@ def _xml_event(parent, entry):
     links = etree.SubElement(event, "links")
     for kind, url, title in entry.links():
         etree.SubElement(links, "link", href=url, type=kind).text = title
+    etree.indent(event, level=3)
+    return etree.tostring(event, encoding="utf-8")
 
 
 def _version(slots):
@@ -332,6 +395,10 @@ def _version(slots):
 def build_json(workshop, slots, rooms):
     """Return the frab / c3voc schedule JSON (bytes)."""
     days = _days(workshop, slots)
+    listed = [entry for day in days for entry in day[4]]
+    piece_of = dict(zip(map(id, listed), pieces("json-event", listed, _json_event), strict=True))
+    # The days hold the events' pieces as they are; the rest is serialised around a marker.
+    marker = f"days-{secrets.token_hex(8)}"
     conference = {
         "acronym": acronym(workshop),
         "title": workshop.title,
@@ -344,19 +411,7 @@ def build_json(workshop, slots, rooms):
         "keywords": workshop.keyword_list,
         "tracks": [{"name": track, "slug": _track_slug(track)} for track in _tracks(slots)],
         "rooms": [_json_room(room, workshop) for room in rooms],
-        "days": [
-            {
-                "index": index,
-                "date": date.isoformat(),
-                "day_start": day_start.isoformat(),
-                "day_end": day_end.isoformat(),
-                "rooms": {
-                    name: [_json_event(entry) for entry in room_entries]
-                    for name, _room, room_entries in _rooms_of(day_entries, rooms)
-                },
-            }
-            for index, date, day_start, day_end, day_entries in days
-        ],
+        "days": marker,
     }
     zone_name = _time_zone_name(workshop)
     if zone_name:
@@ -370,8 +425,33 @@ def build_json(workshop, slots, rooms):
             "conference": conference,
         },
     }
+    days_text = _json_days(days, rooms, piece_of)
+    return _json_text(data).replace(_json_text(marker), days_text, 1)
+
+
+def _json_text(value):
     # No indent: it forces Python's slow encoder, and players read it, not people.
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _json_days(days, rooms, piece_of):
+    """Return the "days" array with each event's piece in place."""
+    texts = []
+    for index, date, day_start, day_end, day_entries in days:
+        head = _json_text(
+            {
+                "index": index,
+                "date": date.isoformat(),
+                "day_start": day_start.isoformat(),
+                "day_end": day_end.isoformat(),
+            }
+        )
+        by_room = [
+            _json_text(name) + b":[" + b",".join(piece_of[id(e)] for e in room_entries) + b"]"
+            for name, _room, room_entries in _rooms_of(day_entries, rooms)
+        ]
+        texts.append(head[:-1] + b',"rooms":{' + b",".join(by_room) + b"}}")
+    return b"[" + b",".join(texts) + b"]"
 
 
 def _track_slug(track):
@@ -391,6 +471,11 @@ def _json_room(room, workshop):
 
 
 def _json_event(entry):
+    """Return an event of the JSON export, serialised."""
+    return _json_text(_json_event_data(entry))
+
+
+def _json_event_data(entry):
     talk = entry.talk
     start = entry.local_start()
     return {

@@ -7,13 +7,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
-from schedule import exports, services
-from schedule.display import SESSION_KEY, build_days, choose_zone, zone_label
+from schedule import exports, fragments, services
+from schedule.display import SESSION_KEY, build_days, choose_zone, zone_label, zone_options
 from schedule.forms import TalkLinkFormSet, TalkSpeakerForm
 from schedule.models import Talk
 from workshop.cache import cache_public_page
 from workshop.current import current_workshop
-from workshop.models import time_zone_names
 
 
 def _chosen_zone(request):
@@ -29,7 +28,7 @@ def _zone_context(request, workshop):
         "zone": choice,
         "zone_label": zone_label(choice.zone, when),
         "event_zone_label": zone_label(choice.event_zone, when),
-        "zone_names": time_zone_names(),
+        "zone_options": zone_options(choice.zone.key),
     }
 
 
@@ -49,16 +48,16 @@ def talk_list(request):
     workshop = current_workshop(request)
     choice, context = _zone_context(request, workshop)
     talks = list(
-        Talk.objects.published()
-        .with_schedule()
-        .order_by(F("slot__start").asc(nulls_last=True), "title")
+        Talk.objects.published().outline().order_by(F("slot__start").asc(nulls_last=True), "title")
     )
     now = timezone.now()
     for talk in talks:
         slot = talk.scheduled_slot
         talk.is_now = bool(slot and slot.is_running(now))
-    context.update(talks=talks, my_talks=_my_talks(request))
     with timezone.override(choice.zone):
+        context.update(
+            talk_items=fragments.talk_items(talks, choice.zone), my_talks=_my_talks(request)
+        )
         return render(request, "schedule/talk_list.html", context)
 
 
@@ -122,8 +121,10 @@ def schedule(request):
     now = timezone.now()
     for slot in slots:
         slot.is_now = slot.is_running(now)
-    context.update(days=build_days(slots, rooms, choice.zone), rooms=rooms, now=now)
+    days = build_days(slots, rooms, choice.zone)
     with timezone.override(choice.zone):
+        fragments.fill_slot_cells(days, choice.zone)
+        context.update(days=days, rooms=rooms, now=now)
         return render(request, "schedule/schedule.html", context)
 
 

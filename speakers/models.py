@@ -22,6 +22,16 @@ PROFILE_FIELDS = [
     "orcid",
 ]
 PLACEHOLDER_PHOTO = "images/speaker-placeholder.svg"
+# What the speakers list shows: loading no more makes each card's key quick to make.
+LISTED_SPEAKER_FIELDS = (
+    "name",
+    "slug",
+    "affiliation",
+    "short_bio",
+    "photo",
+    "thumbnail",
+    "published",
+)
 
 
 class SpeakerQuerySet(models.QuerySet):
@@ -34,6 +44,34 @@ class SpeakerQuerySet(models.QuerySet):
         talk_model = Speaker._meta.get_field("talks").related_model
         talks = talk_model.objects.filter(published=True).order_by("title")
         return self.prefetch_related(
+            models.Prefetch("talks", queryset=talks, to_attr="public_talks")
+        )
+
+    def outline(self):
+        """Return the speakers and their published talks with only what tells their versions.
+
+        Enough to find each speaker's kept card of the list (workshop/fragments.py); ``listed()``
+        then loads only the speakers whose card must be rendered.
+        """
+        talk_model = Speaker._meta.get_field("talks").related_model
+        talks = (
+            talk_model.objects.filter(published=True)
+            .only("updated_at", "published")
+            .order_by("title")
+        )
+        return self.only("updated_at", "published").prefetch_related(
+            models.Prefetch("talks", queryset=talks, to_attr="public_talks")
+        )
+
+    def listed(self):
+        """Return the speakers with what the speakers list shows of them and their talks."""
+        talk_model = Speaker._meta.get_field("talks").related_model
+        talks = (
+            talk_model.objects.filter(published=True)
+            .only("title", "slug", "published")
+            .order_by("title")
+        )
+        return self.only(*LISTED_SPEAKER_FIELDS).prefetch_related(
             models.Prefetch("talks", queryset=talks, to_attr="public_talks")
         )
 

@@ -16,6 +16,7 @@ from speakers.adapter import INVITATION_SESSION_KEY
 from speakers.forms import SpeakerProfileForm
 from speakers.models import Speaker
 from workshop.cache import cache_public_page
+from workshop.fragments import html_fragments, row
 from workshop.ratelimit import limit
 from workshop.uploads import handles_own_upload_limit
 
@@ -28,7 +29,26 @@ class SpeakerListView(ListView):
     context_object_name = "speakers"
 
     def get_queryset(self):
-        return Speaker.objects.published().with_public_talks()
+        return Speaker.objects.published().outline()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Each card is kept under the versions of its speaker and talks: a change re-renders
+        # (and loads in full) only the cards it shows on.
+        context["speaker_items"] = html_fragments(
+            "speaker-item",
+            context["speakers"],
+            template="speakers/_speaker_item.html",
+            name="speaker",
+            inputs=lambda speaker: (row(speaker), tuple(row(t) for t in speaker.public_talks)),
+            complete=_speakers_in_full,
+        )
+        return context
+
+
+def _speakers_in_full(outlines):
+    full = Speaker.objects.listed().in_bulk([speaker.pk for speaker in outlines])
+    return [full.get(speaker.pk, speaker) for speaker in outlines]
 
 
 @method_decorator(cache_public_page(), name="dispatch")

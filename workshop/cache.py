@@ -39,6 +39,7 @@ from django.utils.cache import (
 from django.utils.http import http_date
 
 from workshop.compression import ENCODINGS, choose_encoding, compress, is_compressible
+from workshop.fragments import forget_fragments
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +88,10 @@ def bump_content_version(scope=CONTENT):
 
 
 def forget_cached_pages():
-    """Make every stored page unreachable at once (new versions of all scopes)."""
+    """Make every stored page and kept piece of a page unreachable at once."""
     for scope in (CONTENT, TICKETS):
         _store_version(scope)
+    forget_fragments()
 
 
 def _bump_on_save(sender, scope, **kwargs):

@@ -178,7 +178,13 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # Room for every page's pieces of a large programme (workshop/fragments.py).
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
 # Seconds a rendered public page may live in the cache (0: render every request). Changes bump
 # a content version and show at once; the lifetime bounds only what changes with the clock.
 PUBLIC_PAGE_CACHE_SECONDS = env_int("PUBLIC_PAGE_CACHE_SECONDS", 60)
