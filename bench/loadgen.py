@@ -18,6 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # What the TLS proxy in front of gunicorn adds: the request came over HTTPS, from this client.
 PROXY_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.1"}
+# What browsers send: the load takes the compressed copies, as visitors do.
+BROWSER_HEADERS = {"Accept-Encoding": "gzip, deflate, br, zstd"}
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 
 
@@ -81,15 +83,15 @@ def parse_wrk(output):
     )
 
 
-def run_wrk(url, *, duration, connections, threads=2):
+def run_wrk(url, *, duration, connections, threads=2, headers=None):
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
-    for name, value in PROXY_HEADERS.items():
+    for name, value in {**PROXY_HEADERS, **(headers or {})}.items():
         command += ["-H", f"{name}: {value}"]
     done = subprocess.run([*command, url], capture_output=True, text=True, check=True)
     return parse_wrk(done.stdout)
 
 
-def run_python_load(url, *, duration, connections):
+def run_python_load(url, *, duration, connections, headers=None):
     """Load ``url`` from ``connections`` threads for ``duration`` seconds, like wrk."""
     host, port, path = split_url(url)
     latencies, failures, lock = [], [0, 0], threading.Lock()
@@ -100,7 +102,7 @@ def run_python_load(url, *, duration, connections):
         while time.perf_counter() < stop_at:
             started = time.perf_counter()
             try:
-                status, _, _ = get(host, port, path)
+                status, _, _ = get(host, port, path, headers)
             except OSError:
                 broken += 1
                 continue
@@ -129,11 +131,11 @@ def run_python_load(url, *, duration, connections):
     )
 
 
-def load(url, *, duration, connections):
+def load(url, *, duration, connections, headers=None):
     """Load ``url`` with wrk when installed, else with the Python client."""
     if shutil.which("wrk"):
-        return run_wrk(url, duration=duration, connections=connections)
-    return run_python_load(url, duration=duration, connections=connections)
+        return run_wrk(url, duration=duration, connections=connections, headers=headers)
+    return run_python_load(url, duration=duration, connections=connections, headers=headers)
 
 
 def split_url(url):
@@ -154,11 +156,11 @@ def get(host, port, path, headers=None):
         connection.close()
 
 
-def timed_get(url):
+def timed_get(url, headers=None):
     """Return (milliseconds, status, body length) of one GET of ``url``."""
     host, port, path = split_url(url)
     started = time.perf_counter()
-    status, _, body = get(host, port, path)
+    status, _, body = get(host, port, path, headers)
     return (time.perf_counter() - started) * 1000, status, len(body)
 
 
@@ -211,10 +213,10 @@ class Gunicorn:
         """Return the CPU time (user + system) the workers have used so far."""
         return sum(cpu_seconds(pid) for pid in self.worker_pids())
 
-    def load(self, path, *, duration, connections):
+    def load(self, path, *, duration, connections, headers=None):
         """Load ``path`` and note the workers' CPU time per request."""
         before = self.cpu_seconds()
-        result = load(self.url + path, duration=duration, connections=connections)
+        result = load(self.url + path, duration=duration, connections=connections, headers=headers)
         if result.requests:
             spent = self.cpu_seconds() - before
             result.cpu_ms_per_request = round(spent * 1000 / result.requests, 3)

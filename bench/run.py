@@ -22,8 +22,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import report  # noqa: E402
-from bench.loadgen import Gunicorn, Load, environment, get, timed_get  # noqa: E402
-from bench.rush import run_rush  # noqa: E402
+from bench.loadgen import (  # noqa: E402
+    BROWSER_HEADERS,
+    Gunicorn,
+    Load,
+    environment,
+    get,
+    timed_get,
+)
+from bench.rush import read_records, run_rush, where_time_goes  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
@@ -32,8 +39,19 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 UNCACHED_REPEATS = int(os.environ.get("BENCH_UNCACHED_REPEATS", "20"))
-BUYERS = int(os.environ.get("BENCH_BUYERS", "200"))
-SEATS = int(os.environ.get("BENCH_SEATS", "50"))
+BUYERS = int(os.environ.get("BENCH_BUYERS", "1000"))
+SEATS = int(os.environ.get("BENCH_SEATS", "250"))
+# Copies of the large pages and exports that whitenoise serves as static files, for comparison.
+STATIC_COPIES = ROOT / "staticfiles" / "bench-copies"
+STATIC_NAMES = {
+    "schedule": "schedule.html",
+    "talks": "talks.html",
+    "speakers": "speakers.html",
+    "schedule.xml": "schedule.xml",
+    "schedule.json": "schedule.json",
+    "schedule.ics": "schedule.ics",
+}
+ENCODINGS = {"br": "br", "gzip": "gzip", "none": None}
 
 PAGES = [
     ("home", "/"),
@@ -102,11 +120,20 @@ def flush_redis():
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
-def change_content():
-    """Save the workshop, as an organiser would in the admin: every cached page goes stale."""
-    from workshop.models import Workshop
+def change_one_talk():
+    """Rename one talk, as an organiser would in the admin: its pieces and every page go stale."""
+    from schedule.models import Talk
 
-    Workshop.objects.current().save(update_fields=["updated_at"])
+    talk = Talk.objects.published().order_by("id").first()
+    talk.title = talk.title[:-1] if talk.title.endswith("!") else f"{talk.title}!"
+    talk.save()
+
+
+def change_everything():
+    """Forget every stored page and piece: the next request renders everything afresh."""
+    from workshop.cache import forget_cached_pages
+
+    forget_cached_pages()
 
 
 def page_paths():
@@ -136,44 +163,88 @@ def mean_load(loads):
     return mean.as_dict() | {"each_rps": [round(one.requests_per_second) for one in loads]}
 
 
-def measure_page(server, bare_server, name, path):
-    """Warm the page and load it, load the bare view right after, time uncached requests.
+def wire_bytes(server, path):
+    """Return the bytes of ``path``'s body as sent with brotli, gzip and no compression."""
+    sizes = {}
+    for name, encoding in ENCODINGS.items():
+        headers = {"Accept-Encoding": encoding} if encoding else {}
+        _status, _headers, body = get("127.0.0.1", server.port, path, headers)
+        sizes[name] = len(body)
+    return sizes
 
-    Each page is compared with the bare view measured next to it, so that the ratio holds
-    when other work on a shared machine comes and goes during the run.
+
+def write_static_copies(server, pages):
+    """Write the large pages' bodies as whitenoise serves static files: plain, .br and .gz.
+
+    The compressed files are the site's own stored copies, so both send the same bytes.
+    """
+    STATIC_COPIES.mkdir(parents=True, exist_ok=True)
+    for name, path in pages:
+        if name not in STATIC_NAMES:
+            continue
+        target = STATIC_COPIES / STATIC_NAMES[name]
+        for suffix, encoding in (("", None), (".br", "br"), (".gz", "gzip")):
+            headers = {"Accept-Encoding": encoding} if encoding else {}
+            _status, _headers, body = get("127.0.0.1", server.port, path, headers)
+            target.with_name(target.name + suffix).write_bytes(body)
+
+
+def uncached_times(server, path, change):
+    """Time first requests of ``path`` after ``change``; return the median and max ms, errors."""
+    times, errors = [], 0
+    for _ in range(UNCACHED_REPEATS):
+        change()
+        milliseconds, status, _ = timed_get(server.url + path, BROWSER_HEADERS)
+        times.append(milliseconds)
+        errors += status != 200
+    return round(statistics.median(times), 1), round(max(times), 1), errors
+
+
+def measure_page(server, bare_server, name, path):
+    """Load the cached page, the bare view and the page's static copy; time uncached requests.
+
+    Each page is compared with the bare view and the static copy measured next to it, so that
+    the ratios hold when other work on a shared machine comes and goes during the run.
     """
     status, _, body = get("127.0.0.1", server.port, path)
-    get("127.0.0.1", server.port, path)
-    cached = server.load(path, duration=DURATION, connections=CONNECTIONS)
+    get("127.0.0.1", server.port, path, BROWSER_HEADERS)
+    cached = server.load(path, duration=DURATION, connections=CONNECTIONS, headers=BROWSER_HEADERS)
     bare = measure_bare(bare_server, max(DURATION // 2, 1))
-    uncached, errors = [], 0
-    for _ in range(UNCACHED_REPEATS):
-        change_content()
-        milliseconds, uncached_status, _ = timed_get(server.url + path)
-        uncached.append(milliseconds)
-        errors += uncached_status != 200
     page = {"name": name, "path": path, "status": status, "bytes": len(body)}
+    page["wire_bytes"] = wire_bytes(server, path)
     page.update(cached.as_dict())
     page["bare_rps"] = round(bare.requests_per_second)
     page["ratio"] = round(cached.requests_per_second / bare.requests_per_second, 3)
     page["bare_cpu_ms_per_request"] = bare.cpu_ms_per_request
     if cached.cpu_ms_per_request and bare.cpu_ms_per_request:
         page["cpu_ratio"] = round(bare.cpu_ms_per_request / cached.cpu_ms_per_request, 3)
-    page["uncached_median_ms"] = round(statistics.median(uncached), 1)
-    page["uncached_max_ms"] = round(max(uncached), 1)
-    page["uncached_errors"] = errors
+    if name in STATIC_NAMES:
+        static_path = f"/static/{STATIC_COPIES.name}/{STATIC_NAMES[name]}"
+        static = server.load(
+            static_path, duration=DURATION, connections=CONNECTIONS, headers=BROWSER_HEADERS
+        )
+        page["static_rps"] = round(static.requests_per_second)
+        page["static_ratio"] = round(cached.requests_per_second / static.requests_per_second, 3)
+        page["static_non_2xx"] = static.non_2xx
+    one = uncached_times(server, path, change_one_talk)
+    everything = uncached_times(server, path, change_everything)
+    page["uncached_median_ms"], page["uncached_max_ms"], one_errors = one
+    page["everything_median_ms"], page["everything_max_ms"], all_errors = everything
+    page["uncached_errors"] = one_errors + all_errors
     # The workers' high-water mark so far shows which page raised it.
     page["worker_peak_mb"] = max(worker["peak_mb"] for worker in server.memory())
+    static_note = f", {page['static_ratio']:4.0%} of static" if "static_ratio" in page else ""
     print(
         f"  {name:13} {cached.requests_per_second:7.0f} req/s  {page['ratio']:5.0%} of bare "
-        f"({bare.requests_per_second:.0f})  uncached {page['uncached_median_ms']:6.1f} ms",
+        f"({bare.requests_per_second:.0f}){static_note}  after one change "
+        f"{page['uncached_median_ms']:6.1f} ms, everything {page['everything_median_ms']:6.1f} ms",
         flush=True,
     )
     return page, bare
 
 
-def ticket_rush(server, standin):
-    """Put SEATS seats of a paid type on sale and send BUYERS buyers at once."""
+def ticket_rush(servers, standin, records):
+    """Put SEATS seats of a paid type on sale and send BUYERS buyers at once to ``servers``."""
     from django.utils import timezone
 
     from tickets.models import Ticket, TicketType, holding_seats_q
@@ -191,14 +262,34 @@ def ticket_rush(server, standin):
     )
     sessions_before = len(standin.sessions)
     summary = run_rush(
-        server.url, rush_type.id, buyers=BUYERS, payment_prefix=f"{standin.url}/pay/"
+        [server.url for server in servers],
+        rush_type.id,
+        buyers=BUYERS,
+        payment_prefix=f"{standin.url}/pay/",
     )
+    outcomes = summary.pop("outcomes")
     tickets = Ticket.objects.filter(ticket_type=rush_type)
+    summary["servers"] = len(servers)
     summary["seats"] = SEATS
     summary["seats_sold"] = tickets.filter(holding_seats_q(timezone.now(), "order__")).count()
     summary["tickets_in_database"] = tickets.count()
     summary["stripe_sessions"] = len(standin.sessions) - sessions_before
+    summary["where_time_goes"] = where_time_goes(read_records(records), outcomes)
     return summary
+
+
+def rush_servers(env, log_dir):
+    """Return two app servers for the rush (bench/rush_wsgi.py) and their records' folder."""
+    records = RESULTS / "rush-records"
+    records.mkdir(parents=True, exist_ok=True)
+    for old in records.glob("*.jsonl"):
+        old.unlink()
+    rush_env = {**env, "BENCH_RUSH_RECORDS": str(records)}
+    servers = [
+        Gunicorn("bench.rush_wsgi:application", rush_env, log_dir / f"gunicorn-rush-{n}.log")
+        for n in (1, 2)
+    ]
+    return servers, records
 
 
 def run_size(size, env, standin, log_dir):
@@ -209,6 +300,14 @@ def run_size(size, env, standin, log_dir):
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "generate_bench_data", "--size", size)
     flush_redis()
+    paths = page_paths()
+    # whitenoise finds static files when it starts: write the copies first, then start afresh.
+    first = Gunicorn("workshop.wsgi:application", env, log_dir / f"gunicorn-{size}-copies.log")
+    try:
+        first.start()
+        write_static_copies(first, paths)
+    finally:
+        first.stop()
     bare_server = Gunicorn("bench.bare_wsgi:application", env, log_dir / "gunicorn-bare.log")
     server = Gunicorn("workshop.wsgi:application", env, log_dir / f"gunicorn-{size}.log")
     try:
@@ -218,16 +317,23 @@ def run_size(size, env, standin, log_dir):
         bare_loads = [measure_bare(bare_server, DURATION)]
         print(f"  {'bare view':13} {bare_loads[0].requests_per_second:7.0f} req/s", flush=True)
         pages = []
-        for name, path in page_paths():
+        for name, path in paths:
             page, bare = measure_page(server, bare_server, name, path)
             pages.append(page)
             bare_loads.append(bare)
         bare = mean_load(bare_loads)
-        rush = ticket_rush(server, standin)
         memory = server.memory()
     finally:
         server.stop()
         bare_server.stop()
+    servers, records = rush_servers(env, log_dir)
+    try:
+        for rush_server in servers:
+            rush_server.start()
+        rush = ticket_rush(servers, standin, records)
+    finally:
+        for rush_server in servers:
+            rush_server.stop()
     run = {
         "size": size,
         "data": ", ".join(f"{value} {key}" for key, value in SIZES[size].items()),
@@ -235,6 +341,7 @@ def run_size(size, env, standin, log_dir):
         "connections": CONNECTIONS,
         "duration": DURATION,
         "uncached_repeats": UNCACHED_REPEATS,
+        "load_average": [round(value, 2) for value in os.getloadavg()],
         "bare": bare,
         "pages": pages,
         "rush": rush,

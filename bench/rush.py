@@ -1,6 +1,7 @@
 """A ticket rush: many buyers at once over real HTTP, each walking the checkout like a browser."""
 
 import http.client
+import json
 import re
 import statistics
 import threading
@@ -93,12 +94,13 @@ def buy(base_url, ticket_type_id, number, start):
     return Outcome(status, headers.get("Location", ""), time.perf_counter() - began)
 
 
-def run_rush(base_url, ticket_type_id, *, buyers, payment_prefix):
-    """Send ``buyers`` buyers at once; return their outcomes and the rush's wall time."""
+def run_rush(base_urls, ticket_type_id, *, buyers, payment_prefix):
+    """Send ``buyers`` buyers at once, in turn to each server; return outcomes and wall time."""
     outcomes = [None] * buyers
     start = threading.Barrier(buyers)
 
     def one(number):
+        base_url = base_urls[number % len(base_urls)]
         outcomes[number] = buy(base_url, ticket_type_id, number, start)
 
     threads = [threading.Thread(target=one, args=(n,)) for n in range(buyers)]
@@ -107,7 +109,9 @@ def run_rush(base_url, ticket_type_id, *, buyers, payment_prefix):
         thread.start()
     for thread in threads:
         thread.join()
-    return summarise(outcomes, payment_prefix, time.perf_counter() - began)
+    summary = summarise(outcomes, payment_prefix, time.perf_counter() - began)
+    summary["outcomes"] = outcomes
+    return summary
 
 
 def summarise(outcomes, payment_prefix, wall_seconds):
@@ -131,4 +135,48 @@ def summarise(outcomes, payment_prefix, wall_seconds):
         "to_payment_median_ms": round(statistics.median(times), 1) if times else None,
         "to_payment_p99_ms": round(percentile(times, 0.99), 1) if times else None,
         "wall_seconds": round(wall_seconds, 2),
+    }
+
+
+def read_records(folder):
+    """Return the records bench/rush_wsgi.py wrote, one per checkout request."""
+    records = []
+    for path in sorted(folder.glob("*.jsonl")):
+        records += [json.loads(line) for line in path.read_text().splitlines() if line]
+    return records
+
+
+def where_time_goes(records, outcomes):
+    """Return median and p99 (ms) of each part of a checkout, from the servers' records.
+
+    The capacity lock is held from its SELECT ... FOR UPDATE to the commit (orders that took
+    seats; a sold-out answer rolls back at once). "Waiting for a worker" is the buyer's time to
+    the payment page less the time the app spent on their two requests.
+    """
+    posts = [r for r in records if r["method"] == "POST"]
+    gets = [r for r in records if r["method"] == "GET"]
+    app_by_buyer = {}
+    for record in records:
+        app_by_buyer[record["buyer"]] = app_by_buyer.get(record["buyer"], 0) + record["app_ms"]
+    waiting = [
+        outcome.seconds * 1000 - app_by_buyer[client_address(number)]
+        for number, outcome in enumerate(outcomes)
+        if outcome.status == 302 and client_address(number) in app_by_buyer
+    ]
+    parts = {
+        "capacity lock held": [r["lock_hold_ms"] for r in posts if r["lock_hold_ms"] is not None],
+        "capacity lock wait": [r["lock_wait_ms"] for r in posts],
+        "buyer lock wait": [r["buyer_lock_wait_ms"] for r in posts],
+        "Stripe call": [r["stripe_ms"] for r in posts if r["stripe_ms"]],
+        "checkout POST in the app": [r["app_ms"] for r in posts],
+        "checkout form GET in the app": [r["app_ms"] for r in gets],
+        "waiting for a worker (to payment)": waiting,
+    }
+    return {
+        name: {
+            "count": len(values),
+            "median_ms": round(statistics.median(values), 1) if values else None,
+            "p99_ms": round(percentile(values, 0.99), 1) if values else None,
+        }
+        for name, values in parts.items()
     }
