@@ -19,7 +19,7 @@ from django.utils.functional import cached_property
 from django.utils.text import slugify
 from lxml import etree
 
-from schedule.models import GUID_NAMESPACE, Room, Slot
+from schedule.models import GUID_NAMESPACE, Room, Slot, Talk, TalkLink
 from workshop.fragments import code_version, fragments, row
 
 GENERATOR = {"name": "workshop-site", "version": "1.0"}
@@ -52,21 +52,66 @@ def acronym(workshop):
 
 
 def load_programme(workshop):
-    """Return the public slots (in outline: see ``complete``) and the rooms of the programme."""
+    """Return the public slots (in outline: see ``complete``) and the rooms of the programme.
+
+    Each slot carries its room, its talk's version and track (``Slot.objects.outline``), and
+    the versions of its talk's published speakers and the rows of its links, read as plain
+    values: building model objects for every talk, speaker and link took most of the time.
+    """
     slots = list(Slot.objects.outline(workshop))
     rooms = list(
         Room.objects.filter(slots__workshop=workshop).distinct().order_by("position", "name")
     )
+    rooms_by_id = {room.pk: room for room in rooms}
+    in_programme = {"talk__slot__workshop": workshop, "talk__published": True}
+    speakers, links = {}, {}
+    for talk_id, *version in (
+        Talk.speakers.through.objects.filter(**in_programme, speaker__published=True)
+        .order_by("speaker__name", "speaker_id")
+        .values_list("talk_id", "speaker_id", "speaker__updated_at")
+    ):
+        speakers.setdefault(talk_id, []).append(tuple(version))
+    for link in TalkLink.objects.filter(**in_programme).values_list(*LINK_VALUES):
+        links.setdefault(link[1], []).append(link)
+    for slot in slots:
+        if slot.room_id:
+            slot.room = rooms_by_id[slot.room_id]
+        slot.speaker_versions = tuple(speakers.get(slot.talk_id, ()))
+        slot.link_rows = tuple(links.get(slot.talk_id, ()))
     return slots, rooms
+
+
+LINK_VALUES = ("id", "talk_id", "title", "url", "kind", "position")
+
+
+def is_outline(slot):
+    """Return whether ``slot`` holds only versions of its talk (``load_programme``)."""
+    return hasattr(slot, "talk_version")
+
+
+def versions_of(slot):
+    """Return what tells the slot's talk, speakers and links apart: versions, or their rows."""
+    if is_outline(slot):
+        return (slot.talk_version, slot.speaker_versions, slot.link_rows)
+    if not slot.talk_id:
+        return (None, (), ())
+    talk = slot.talk
+    speakers = tuple(row(speaker) for speaker in talk.public_speakers)
+    return (row(talk), speakers, tuple(row(link) for link in links_of(talk)))
+
+
+def links_of(talk):
+    """Return a talk's links, as loaded by ``Slot.objects.programme`` or through its manager."""
+    listed = getattr(talk, "link_list", None)
+    return listed if listed is not None else list(talk.links.all())
 
 
 def complete(slots):
     """Return the slots loaded in full, in the same order: those in outline are loaded again.
 
-    An outline (``Slot.objects.outline``) holds only versions of its talk and speakers; the
-    pages and exports load in full only the slots whose kept piece must be rendered anew.
+    The pages and exports load in full only the slots whose kept piece must be rendered anew.
     """
-    outlines = [slot.pk for slot in slots if slot.talk_id and slot.talk.get_deferred_fields()]
+    outlines = [slot.pk for slot in slots if slot.talk_id and is_outline(slot)]
     if not outlines:
         return list(slots)
     workshop_id = slots[0].workshop_id
@@ -79,8 +124,12 @@ class Entry:
 
     def __init__(self, slot, workshop):
         self.slot = slot
-        self.talk = slot.talk
         self.workshop = workshop
+
+    @cached_property
+    def talk(self):
+        # Read only for entries to render: in an outline the talk is not loaded.
+        return self.slot.talk if self.slot.talk_id else None
 
     @property
     def id(self):
@@ -125,10 +174,7 @@ class Entry:
 
     @cached_property
     def talk_links(self):
-        if not self.talk:
-            return []
-        listed = getattr(self.talk, "link_list", None)  # loaded so by Slot.objects.programme
-        return listed if listed is not None else list(self.talk.links.all())
+        return links_of(self.talk) if self.talk else []
 
     @property
     def stamp(self):
@@ -159,12 +205,10 @@ def entries(slots, workshop):
 
 
 def _entry_inputs(entry):
-    """Return every value an exported entry is made from (see workshop/fragments.py)."""
-    slot, talk = entry.slot, entry.talk
-    links = tuple(row(link) for link in entry.talk_links)
-    speakers = tuple(row(speaker) for speaker in entry.speakers)
+    """Return what tells an exported entry apart (see workshop/fragments.py)."""
+    slot = entry.slot
     workshop = (entry.workshop.slug, entry.workshop.time_zone, settings.SITE_URL)
-    return (row(slot), row(talk), row(slot.room), speakers, links, workshop)
+    return (row(slot), row(slot.room), versions_of(slot), workshop)
 
 
 def pieces(kind, items, render):
@@ -298,7 +342,7 @@ def _time_zone_name(workshop):
 
 
 def _tracks(slots):
-    return sorted({slot.talk.track for slot in slots if slot.talk_id and slot.talk.track})
+    return sorted({slot.talk_track for slot in slots if slot.talk_id and slot.talk_track})
 
 
 # Where an event's piece goes in the skeleton of the XML document; text cannot forge it.
@@ -386,7 +430,7 @@ def _xml_event(entry):
 
 def _version(slots):
     stamps = [slot.updated_at for slot in slots] + [
-        slot.talk.updated_at for slot in slots if slot.talk_id
+        slot.talk_version for slot in slots if slot.talk_id
     ]
     latest = max(stamps) if stamps else None
     return latest.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if latest else "empty"

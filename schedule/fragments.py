@@ -6,38 +6,76 @@ The pages load their talks and slots in outline (versions only: ``Talk.objects.o
 
 import dataclasses
 
-from schedule.exports import complete
+from django.db.models import F
+
+from schedule.exports import complete, versions_of
 from schedule.models import Talk
 from workshop.fragments import html_fragments, row
 
 
-def speaker_rows(talk):
-    """Return the rows of a talk's published speakers (none for a slot without a talk)."""
-    return tuple(row(speaker) for speaker in getattr(talk, "public_speakers", ()))
+@dataclasses.dataclass
+class TalkOutline:
+    """A published talk in the talks list, as far as its kept piece is concerned."""
+
+    pk: int
+    versions: tuple
+    is_now: bool
 
 
-def talk_items(talks, zone):
-    """Return each talk's entry of the talks list, with its times in ``zone``."""
+def talk_outlines(now):
+    """Return the published talks in list order, each with the versions of what its entry shows.
 
-    def inputs(talk):
-        slot = talk.scheduled_slot
-        room = slot.room if slot else None
-        return (row(talk), row(slot), row(room), speaker_rows(talk), zone.key, talk.is_now)
+    Read as plain values (the talk's and its slot's updated_at, its room's name, its published
+    speakers' updated_at): building model objects for every talk and speaker took most of the
+    time of a render after a change.
+    """
+    speakers = {}
+    for talk_id, *version in (
+        Talk.speakers.through.objects.filter(talk__published=True, speaker__published=True)
+        .order_by("speaker__name", "speaker_id")
+        .values_list("talk_id", "speaker_id", "speaker__updated_at")
+    ):
+        speakers.setdefault(talk_id, []).append(tuple(version))
+    talks = (
+        Talk.objects.published()
+        .order_by(F("slot__start").asc(nulls_last=True), "title")
+        .values_list(
+            "id", "updated_at", "slot__updated_at", "slot__start", "slot__end", "slot__room__name"
+        )
+    )
+    return [
+        TalkOutline(
+            pk=talk_id,
+            versions=(
+                talk_version,
+                slot_version,
+                room,
+                start,
+                end,
+                tuple(speakers.get(talk_id, ())),
+            ),
+            is_now=bool(start and start <= now < end),
+        )
+        for talk_id, talk_version, slot_version, start, end, room in talks
+    ]
+
+
+def talk_items(zone, now):
+    """Return each published talk's entry of the talks list, with its times in ``zone``."""
 
     def in_full(outlines):
         full = Talk.objects.listed().in_bulk([talk.pk for talk in outlines])
         for talk in outlines:
-            if talk.pk in full:
-                full[talk.pk].is_now = talk.is_now
-        return [full.get(talk.pk, talk) for talk in outlines]
+            full[talk.pk].is_now = talk.is_now
+        return [full[talk.pk] for talk in outlines]
 
     return html_fragments(
         "talk-item",
-        talks,
+        talk_outlines(now),
         template="schedule/_talk_item.html",
         includes=("schedule/_when.html", "schedule/_speaker_names.html"),
         name="talk",
-        inputs=inputs,
+        inputs=lambda talk: (talk.versions, zone.key, talk.is_now),
         complete=in_full,
     )
 
@@ -48,9 +86,8 @@ def fill_slot_cells(days, zone):
 
     def inputs(cell):
         slot = cell.slot
-        talk = slot.talk if slot.talk_id else None
         layout = (cell.rowspan, cell.colspan, slot.is_now, zone.key)
-        return (row(slot), row(talk), speaker_rows(talk), layout)
+        return (row(slot), versions_of(slot), layout)
 
     def in_full(outlines):
         slots = complete([cell.slot for cell in outlines])

@@ -2,7 +2,7 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -232,7 +232,7 @@ class SlotQuerySet(models.QuerySet):
         )
 
     def outline(self, workshop):
-        """Return ``programme(workshop)`` with only versions of its talks and speakers.
+        """Return ``workshop``'s public slots, with of their talks only version and track.
 
         Enough to lay out the schedule and the exports and to find their kept pieces
         (workshop/fragments.py); ``programme()`` then loads only the slots to render.
@@ -240,12 +240,7 @@ class SlotQuerySet(models.QuerySet):
         return (
             self.filter(workshop=workshop)
             .public()
-            .select_related("talk", "room")
-            .defer(*(f"talk__{name}" for name in TALK_CONTENT_FIELDS))
-            .prefetch_related(
-                _speaker_versions("talk__speakers"),
-                models.Prefetch("talk__links", to_attr="link_list"),
-            )
+            .annotate(talk_version=F("talk__updated_at"), talk_track=F("talk__track"))
             .order_by("start", "room__position", "room__name", "id")
         )
 

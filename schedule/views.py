@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -47,16 +46,10 @@ def talk_list(request):
     """List the published talks with their speakers, time and room."""
     workshop = current_workshop(request)
     choice, context = _zone_context(request, workshop)
-    talks = list(
-        Talk.objects.published().outline().order_by(F("slot__start").asc(nulls_last=True), "title")
-    )
-    now = timezone.now()
-    for talk in talks:
-        slot = talk.scheduled_slot
-        talk.is_now = bool(slot and slot.is_running(now))
     with timezone.override(choice.zone):
         context.update(
-            talk_items=fragments.talk_items(talks, choice.zone), my_talks=_my_talks(request)
+            talk_items=fragments.talk_items(choice.zone, timezone.now()),
+            my_talks=_my_talks(request),
         )
         return render(request, "schedule/talk_list.html", context)
 

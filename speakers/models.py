@@ -48,20 +48,22 @@ class SpeakerQuerySet(models.QuerySet):
         )
 
     def outline(self):
-        """Return the speakers and their published talks with only what tells their versions.
+        """Return (id, versions) of the published speakers in list order, as plain values.
 
-        Enough to find each speaker's kept card of the list (workshop/fragments.py); ``listed()``
-        then loads only the speakers whose card must be rendered.
+        The versions (the speaker's updated_at and that of each published talk of theirs) find
+        each speaker's kept card of the list (workshop/fragments.py); ``listed()`` then loads
+        only the speakers whose card must be rendered.
         """
-        talk_model = Speaker._meta.get_field("talks").related_model
-        talks = (
-            talk_model.objects.filter(published=True)
-            .only("updated_at", "published")
-            .order_by("title")
-        )
-        return self.only("updated_at", "published").prefetch_related(
-            models.Prefetch("talks", queryset=talks, to_attr="public_talks")
-        )
+        through = Speaker.talks.through.objects.filter(talk__published=True)
+        talks = {}
+        for speaker_id, *version in through.order_by("talk__title", "talk_id").values_list(
+            "speaker_id", "talk_id", "talk__updated_at"
+        ):
+            talks.setdefault(speaker_id, []).append(tuple(version))
+        return [
+            (pk, (updated_at, tuple(talks.get(pk, ()))))
+            for pk, updated_at in self.values_list("id", "updated_at")
+        ]
 
     def listed(self):
         """Return the speakers with what the speakers list shows of them and their talks."""

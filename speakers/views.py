@@ -16,7 +16,7 @@ from speakers.adapter import INVITATION_SESSION_KEY
 from speakers.forms import SpeakerProfileForm
 from speakers.models import Speaker
 from workshop.cache import cache_public_page
-from workshop.fragments import html_fragments, row
+from workshop.fragments import html_fragments
 from workshop.ratelimit import limit
 from workshop.uploads import handles_own_upload_limit
 
@@ -40,15 +40,15 @@ class SpeakerListView(ListView):
             context["speakers"],
             template="speakers/_speaker_item.html",
             name="speaker",
-            inputs=lambda speaker: (row(speaker), tuple(row(t) for t in speaker.public_talks)),
+            inputs=lambda outline: outline,
             complete=_speakers_in_full,
         )
         return context
 
 
 def _speakers_in_full(outlines):
-    full = Speaker.objects.listed().in_bulk([speaker.pk for speaker in outlines])
-    return [full.get(speaker.pk, speaker) for speaker in outlines]
+    full = Speaker.objects.listed().in_bulk([pk for pk, _versions in outlines])
+    return [full[pk] for pk, _versions in outlines]
 
 
 @method_decorator(cache_public_page(), name="dispatch")
