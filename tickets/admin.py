@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from tickets import exports, invoice_actions, payments, services
+from tickets import exports, invoice_actions, payments
 from tickets.invoices import document_response
 from tickets.models import (
     AttendeeMessage,
@@ -23,7 +23,8 @@ from tickets.models import (
     TicketType,
     Voucher,
 )
-from tickets.services import invoices
+from tickets.services import checkin, invoices, lifecycle, stripe_checkout
+from tickets.services.errors import OrderError
 from workshop.security import private_page
 from workshop.spreadsheets import (
     SpreadsheetExportMixin,
@@ -182,7 +183,7 @@ def run_on_each(modeladmin, request, queryset, action, done):
     for order in queryset:
         try:
             action(order=order, actor=request.user)
-        except services.OrderError as error:
+        except OrderError as error:
             modeladmin.message_user(request, str(error), messages.ERROR)
         else:
             modeladmin.log_change(request, order, f"{done.capitalize()} (admin action).")
@@ -286,18 +287,18 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
 
     @admin.action(description="Cancel selected orders", permissions=["change"])
     def cancel(self, request, queryset):
-        run_on_each(self, request, queryset, services.cancel_order, "cancelled")
+        run_on_each(self, request, queryset, lifecycle.cancel_order, "cancelled")
 
     @admin.action(
         description="Refund selected card orders in full through Stripe", permissions=["change"]
     )
     def refund(self, request, queryset):
-        run_on_each(self, request, queryset, services.refund_order, "refunded")
+        run_on_each(self, request, queryset, stripe_checkout.refund_order, "refunded")
 
     @admin.action(description="Resend the confirmation e-mail", permissions=["change"])
     def resend_confirmation(self, request, queryset):
         for order in queryset:
-            services.resend_confirmation(order=order)
+            lifecycle.resend_confirmation(order=order)
             self.log_change(request, order, "Confirmation e-mail sent again (admin action).")
         self.message_user(request, f"Sent {queryset.count()} confirmation e-mails.")
 
@@ -428,14 +429,14 @@ class TicketAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
     @admin.action(description="Check in the selected tickets", permissions=["check_in"])
     def check_in(self, request, queryset):
         for ticket in queryset:
-            try:
-                checked = services.check_in(ticket=ticket, actor=request.user)
-            except services.OrderError as error:
-                self.message_user(request, str(error), messages.ERROR)
-            else:
-                if ticket.checked_in_at is None and checked.checked_in_at is not None:
-                    self.log_change(request, ticket, "Checked in (admin action).")
+            outcome = checkin.check_in_ticket(ticket=ticket, actor=request.user)
+            if outcome.result is checkin.Result.CHECKED_IN:
+                self.log_change(request, ticket, "Checked in (admin action).")
                 self.message_user(request, f"{ticket.code} checked in.", messages.SUCCESS)
+            elif outcome.result is checkin.Result.ALREADY:
+                self.message_user(request, outcome.message, messages.WARNING)
+            else:
+                self.message_user(request, outcome.message, messages.ERROR)
 
     @admin.action(description="Print name badges for the selected tickets", permissions=["view"])
     def print_badges(self, request, queryset):

@@ -18,11 +18,11 @@ CHECK_IN = "tickets.check_in"
 # Generous: a busy door looks up a ticket every few seconds, per device and per organiser.
 LOOKUP_RATE = "120/m"
 LEVELS = {
-    "checked_in": messages.SUCCESS,
-    "undone": messages.SUCCESS,
-    "already": messages.WARNING,
-    "not_checked_in": messages.WARNING,
-    "refused": messages.ERROR,
+    checkin.Result.CHECKED_IN: messages.SUCCESS,
+    checkin.Result.UNDONE: messages.SUCCESS,
+    checkin.Result.ALREADY: messages.WARNING,
+    checkin.Result.NOT_CHECKED_IN: messages.WARNING,
+    checkin.Result.REFUSED: messages.ERROR,
 }
 
 

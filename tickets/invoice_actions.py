@@ -12,13 +12,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from tickets.money import format_amount
+from tickets.services.errors import OrderError
 from tickets.services.invoice_terms import (
     Transfer,
     extend_payment_due,
     record_bank_transfer,
     record_transfer_returned,
 )
-from tickets.services.orders import OrderError
 
 
 def transfer_message(order, outcome):

@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from tickets.documents import credit_note_document, invoice_document
 from tickets.models import CreditNote, Invoice, Order
-from tickets.views import orders_of
-from workshop.security import private_page, secret_matches
+from tickets.views import secret_link
+from workshop.security import private_page
 
 
 def document_of(order, number=None):
@@ -51,22 +51,11 @@ def document_response(request, order, *, number=None, pdf=False, links):
     return render(request, "tickets/invoice.html", {**document, **links})
 
 
-def secret_order(code, secret):
-    # PostgreSQL refuses NUL characters in a query; no order code has one.
-    if "\x00" in code:
-        raise Http404("No such order.")
-    order = Order.objects.select_related("workshop").filter(code=code).first()
-    if order is None or not secret_matches(secret, order.secret):
-        raise Http404("No such order.")
-    return order
-
-
-@private_page
-def invoice_page(request, code, secret, number=None, pdf=False):
+@secret_link
+def invoice_page(request, order, number=None, pdf=False):
     """Show an invoice or credit note of the order whose secret link this is."""
-    order = secret_order(code, secret)
     links = {
-        "pdf_url": lambda n: reverse("tickets:document_pdf", args=[code, secret, n]),
+        "pdf_url": lambda n: reverse("tickets:document_pdf", args=[order.code, order.secret, n]),
         "back_url": order.get_absolute_url(),
     }
     return document_response(request, order, number=number, pdf=pdf, links=links)
@@ -76,8 +65,7 @@ def invoice_page(request, code, secret, number=None, pdf=False):
 @private_page
 def my_invoice(request, code, number=None, pdf=False):
     """Show the signed-in buyer's invoice or credit note; other people's orders are not found."""
-    # PostgreSQL refuses NUL characters in a query; no order code has one.
-    order = orders_of(request.user).filter(code=code).first() if "\x00" not in code else None
+    order = Order.objects.of_user(request.user).select_related("workshop").with_code(code).first()
     if order is None:
         raise Http404("No such order among yours.")
     links = {

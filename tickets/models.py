@@ -2,6 +2,7 @@ import datetime as dt
 import secrets
 from decimal import Decimal
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from tickets.money import format_amount, price_problem, quantize
 from workshop.models import Workshop
+from workshop.security import secret_matches
 
 # Letters and digits that cannot be mistaken for each other when read aloud or typed.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -26,18 +28,37 @@ def new_order_secret():
     return secrets.token_urlsafe(32)
 
 
-def holding_seats_q(now, prefix=""):
-    """Return a filter for orders that hold their seats at ``now``.
+def seat_holding_rules(now):
+    """Return the ways an order holds its seats at ``now``, as field lookups: any one suffices.
 
-    Paid orders hold them; pending orders hold them while their reservation runs,
-    while they wait for an invoice to be paid, or while Stripe processes a payment.
+    Paid orders and payments Stripe is still processing hold them; pending orders hold them while
+    they wait for an invoice to be paid or while their card reservation runs. The database filter
+    (``holding_seats_q``), ``Order.holds_seats`` and every seat count are made from these.
     """
-    p = prefix
     return (
-        Q(**{f"{p}status__in": Order.SEAT_HOLDING_STATUSES})
-        | Q(**{f"{p}status": Order.Status.PENDING, f"{p}payment_method": Order.Method.INVOICE})
-        | Q(**{f"{p}status": Order.Status.PENDING, f"{p}reserved_until__gt": now})
+        {"status__in": Order.SEAT_HOLDING_STATUSES},
+        {"status": Order.Status.PENDING, "payment_method": Order.Method.INVOICE},
+        {"status": Order.Status.PENDING, "reserved_until__gt": now},
     )
+
+
+def holding_seats_q(now, prefix=""):
+    """Return a filter for orders (or, with ``prefix``, rows reaching them) holding seats."""
+    query = Q(pk__in=[])
+    for rule in seat_holding_rules(now):
+        query |= Q(**{f"{prefix}{lookup}": value for lookup, value in rule.items()})
+    return query
+
+
+def satisfies(obj, lookup, value):
+    """Evaluate one field lookup of a seat-holding rule on an object in memory."""
+    name, _, operator = lookup.partition("__")
+    actual = getattr(obj, name)
+    if operator == "in":
+        return actual in value
+    if operator == "gt":
+        return actual is not None and actual > value
+    return actual == value
 
 
 class TicketTypeQuerySet(models.QuerySet):
@@ -209,6 +230,30 @@ class Voucher(models.Model):
         return self.valid_until is None or self.valid_until > now
 
 
+class OrderQuerySet(models.QuerySet):
+    def holding_seats(self, now):
+        """Return the orders that hold their seats at ``now``."""
+        return self.filter(holding_seats_q(now))
+
+    def of_user(self, user):
+        """Return the user's orders: placed signed in or bought with a verified address."""
+        emails = EmailAddress.objects.filter(user=user, verified=True).values_list("email")
+        query = Q(user=user)
+        for (email,) in emails:
+            query |= Q(buyer_email__iexact=email)
+        return self.filter(query)
+
+    def with_code(self, code):
+        """Return the orders with this code (one or none)."""
+        # PostgreSQL refuses NUL characters in a query; no order code has one.
+        return self.filter(code=code) if "\x00" not in code else self.none()
+
+    def by_secret(self, code, secret):
+        """Return the order whose secret link this is, or None (compared in constant time)."""
+        order = self.with_code(code).first()
+        return order if order is not None and secret_matches(secret, order.secret) else None
+
+
 class Order(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending payment"
@@ -287,6 +332,8 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = OrderQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -324,14 +371,9 @@ class Order(models.Model):
         return sorted(documents, key=lambda document: (document.created_at, document.number))
 
     def holds_seats(self, now=None):
-        now = now or timezone.now()
-        if self.status in self.SEAT_HOLDING_STATUSES:
-            return True
-        if self.status != self.Status.PENDING:
-            return False
-        if self.payment_method == self.Method.INVOICE:
-            return True
-        return self.reserved_until is not None and self.reserved_until > now
+        """Return whether the order holds its seats at ``now`` (see seat_holding_rules)."""
+        rules = seat_holding_rules(now or timezone.now())
+        return any(all(satisfies(self, *item) for item in rule.items()) for rule in rules)
 
 
 class Ticket(models.Model):

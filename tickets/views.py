@@ -1,13 +1,13 @@
 import json
 import logging
+from functools import wraps
 
 import stripe
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import OperationalError
-from django.db.models import Q
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,15 +15,17 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from tickets import payments, services
+from tickets import payments
 from tickets.forms import AttendeeForm, CheckoutForm, ResendLinksForm
 from tickets.models import Order, TicketType
 from tickets.qr import checkin_url, qr_svg
+from tickets.services import lifecycle, pricing, stripe_checkout, stripe_events
+from tickets.services.errors import Busy, OrderError, PaymentUnavailable, TooManyUnpaidSeats
 from workshop import ratelimit
 from workshop.cache import CONTENT, TICKETS, cache_public_page
 from workshop.current import current_workshop
 from workshop.ratelimit import rate_limited
-from workshop.security import private_page, secret_matches
+from workshop.security import private_page
 from workshop.views import coming_soon
 
 logger = logging.getLogger(__name__)
@@ -41,8 +43,8 @@ def ticket_list(request):
     voucher = None
     if voucher_code:
         try:
-            voucher = services.find_voucher(workshop=workshop, code=voucher_code)
-        except services.OrderError as error:
+            voucher = pricing.find_voucher(workshop=workshop, code=voucher_code)
+        except OrderError as error:
             messages.error(request, str(error))
     unlocked = [t.id for t in voucher.ticket_types.all()] if voucher else []
     now = timezone.now()
@@ -93,10 +95,10 @@ def checkout(request):
     counts, voucher_code = chosen_counts(data), data.get("voucher", "").strip()
     back = reverse("tickets:ticket_list") + (f"?voucher={voucher_code}" if voucher_code else "")
     try:
-        quote = services.quote_order(
+        quote = pricing.quote_order(
             workshop=workshop, ticket_counts=counts, voucher_code=voucher_code
         )
-    except services.OrderError as error:
+    except OrderError as error:
         messages.error(request, str(error))
         return redirect(back)
     methods = offered_methods(quote)
@@ -122,7 +124,7 @@ def place_order(request, workshop, form, context):
     if limited is not None:
         return limited
     try:
-        order = services.create_order(
+        order = lifecycle.create_order(
             workshop=workshop,
             ticket_counts=context["counts"],
             buyer=form.buyer(),
@@ -134,52 +136,56 @@ def place_order(request, workshop, form, context):
             billing=form.billing(),
             client_address=ratelimit.client_ip(request),
         )
-    except services.Busy as error:
+    except Busy as error:
         return render(request, "tickets/busy.html", {"message": str(error)}, status=503)
-    except services.TooManyUnpaidSeats as error:
+    except TooManyUnpaidSeats as error:
         # 429: a limit on what one buyer may hold, not a conflict with the ticket choice.
         form.add_error(None, str(error))
         return render(request, "tickets/checkout.html", context, status=429)
-    except services.OrderError as error:
+    except OrderError as error:
         form.add_error(None, str(error))
         return render(request, "tickets/checkout.html", context, status=409)
     if order.payment_method != Order.Method.STRIPE:
         return redirect(order)
     try:
-        return redirect(services.start_checkout(order=order))
-    except services.PaymentUnavailable as error:
+        return redirect(stripe_checkout.start_checkout(order=order))
+    except PaymentUnavailable as error:
         form.add_error(None, str(error))
         return render(request, "tickets/checkout.html", context, status=503)
-    except services.OrderError as error:
+    except OrderError as error:
         form.add_error(None, str(error))
         return render(request, "tickets/checkout.html", context, status=409)
 
 
-def get_order(code, secret):
-    # PostgreSQL refuses NUL characters in a query; no order code has one.
-    if "\x00" in code:
-        raise Http404("No such order.")
-    order = (
-        Order.objects.select_related("workshop")
-        .prefetch_related("invoices", "credit_notes__invoice")
-        .filter(code=code)
-        .first()
-    )
-    if order is None or not secret_matches(secret, order.secret):
-        raise Http404("No such order.")
-    return order
+def secret_link(view):
+    """Give the view the order whose secret link was followed; any other address is not found.
+
+    Every page reached by an order's code and secret uses it: the NUL guard and the
+    constant-time comparison are in ``OrderQuerySet.by_secret``, and ``private_page`` keeps the
+    answer out of caches and Referer headers.
+    """
+
+    @private_page
+    @wraps(view)
+    def wrapper(request, code, secret, **kwargs):
+        order = Order.objects.select_related("workshop").by_secret(code, secret)
+        if order is None:
+            raise Http404("No such order.")
+        return view(request, order, **kwargs)
+
+    return wrapper
 
 
-@private_page
-def order_detail(request, code, secret):
+@secret_link
+def order_detail(request, order):
     """Show an order to whoever holds its secret link; correct attendees until the cut-off."""
-    order = get_order(code, secret)
     if request.method == "POST":
         return correct_attendee(request, order)
     if request.GET.get("session_id") and order.status == Order.Status.PENDING:
         refresh_from_stripe(order)
+    prefetch_related_objects([order], "invoices", "credit_notes__invoice")
     tickets = list(order.tickets.select_related("ticket_type"))
-    edit_open = services.attendee_edit_open(order)
+    edit_open = lifecycle.attendee_edit_open(order)
     for ticket in tickets:
         if order.is_paid:
             ticket.qr = qr_svg(checkin_url(ticket.code), label=f"QR code of ticket {ticket.code}")
@@ -206,8 +212,8 @@ def refresh_from_stripe(order):
     if not order.stripe_session_id:
         return
     try:
-        services.fulfil_checkout_session(session_id=order.stripe_session_id)
-    except (stripe.StripeError, OperationalError, services.OrderError) as error:
+        stripe_checkout.fulfil_checkout_session(session_id=order.stripe_session_id)
+    except (stripe.StripeError, OperationalError, OrderError) as error:
         logger.warning("Could not fulfil %s on return from Stripe: %s", order.code, error)
     order.refresh_from_db()
 
@@ -222,33 +228,24 @@ def correct_attendee(request, order):
         messages.error(request, "Please give a name and a valid e-mail address.")
         return redirect(order)
     try:
-        services.update_attendee(
+        lifecycle.update_attendee(
             ticket=ticket, name=form.cleaned_data["name"], email=form.cleaned_data["email"]
         )
-    except services.OrderError as error:
+    except OrderError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"Ticket {ticket.code} updated.")
     return redirect(order)
 
 
-def orders_of(user):
-    """Return the user's orders: theirs, or bought with one of their verified addresses."""
-    emails = list(
-        EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)
-    )
-    email_match = Q()
-    for email in emails:
-        email_match |= Q(buyer_email__iexact=email)
-    query = Q(user=user) | email_match if emails else Q(user=user)
-    return Order.objects.filter(query).select_related("workshop")
-
-
 @login_required
 def my_tickets(request):
     """List the signed-in buyer's orders: theirs, or bought with one of their verified addresses."""
     orders = (
-        orders_of(request.user).prefetch_related("invoices", "credit_notes").order_by("-created_at")
+        Order.objects.of_user(request.user)
+        .select_related("workshop")
+        .prefetch_related("invoices", "credit_notes")
+        .order_by("-created_at")
     )
     response = render(request, "tickets/my_tickets.html", {"orders": orders})
     response["Cache-Control"] = "private, no-store"
@@ -260,7 +257,7 @@ def resend_links(request):
     """E-mail a buyer their order links; the answer is the same whether or not there are any."""
     form = ResendLinksForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.send_order_links(email=form.cleaned_data["email"])
+        lifecycle.send_order_links(email=form.cleaned_data["email"])
         messages.success(
             request,
             "If there are orders for that address, we have sent their links to it.",
@@ -287,13 +284,13 @@ def stripe_webhook(request):
     except stripe.SignatureVerificationError:
         return HttpResponseBadRequest("Bad signature.")
     try:
-        result = services.handle_stripe_event(payload=payload)
-    except services.MalformedEvent as error:
+        result = stripe_events.handle_stripe_event(payload=payload)
+    except stripe_events.MalformedEvent as error:
         return HttpResponseBadRequest(str(error))
     except (stripe.StripeError, OperationalError) as error:
         logger.warning("Stripe event could not be processed now: %s", error)
         return HttpResponse("Try again later.", status=503)
-    return HttpResponse(result, content_type="text/plain")
+    return HttpResponse(str(result), content_type="text/plain")
 
 
 def read_limited_body(request, limit):

@@ -18,6 +18,7 @@ from django.urls import NoReverseMatch
 from tests.browser import checkers
 from tests.browser.layout import MEASURE_LAYOUT
 from tests.browser.pages import PAGES, WIDTHS
+from tickets.services import lifecycle
 
 PEOPLE = ["attendee", "speaker"]
 
@@ -73,14 +74,13 @@ def link_speaker_profile(person):
 
 def place_free_order(person):
     """Order a free demo ticket for the person: a confirmed order with a QR code."""
-    from tickets import services
     from tickets.models import TicketType
 
     free = TicketType.objects.filter(visible=True, price=0).order_by("position").first()
     if free is None:
         return None
     someone = {"name": "Ada Attendee", "email": person.email}
-    return services.create_order(
+    return lifecycle.create_order(
         workshop=free.workshop,
         ticket_counts={free.id: 1},
         buyer=someone,
@@ -92,14 +92,14 @@ def place_free_order(person):
 
 def place_invoice_order(person):
     """Order a demo ticket by invoice for the person: an order awaiting its bank transfer."""
-    from tickets import services
     from tickets.models import TicketType
+    from tickets.services import lifecycle
 
     by_invoice = TicketType.objects.filter(visible=True, invoice_allowed=True, price__gt=0).first()
     if by_invoice is None:
         return None
     someone = {"name": "Ada Attendee", "email": person.email}
-    return services.create_order(
+    return lifecycle.create_order(
         workshop=by_invoice.workshop,
         ticket_counts={by_invoice.id: by_invoice.min_per_order},
         buyer=someone,
@@ -112,10 +112,10 @@ def place_invoice_order(person):
 
 def place_cancelled_invoice_order(person):
     """Order a demo ticket by invoice for the person and cancel it: an invoice and a credit note."""
-    from tickets import services
+    from tickets.services import lifecycle
 
     order = place_invoice_order(person)
-    return services.cancel_order(order=order) if order else None
+    return lifecycle.cancel_order(order=order) if order else None
 
 
 def locate_pages(site):

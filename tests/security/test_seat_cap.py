@@ -14,10 +14,8 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.factories import OrderFactory, TicketFactory, TicketTypeFactory, WorkshopFactory
-from tickets import services
 from tickets.models import Order, Ticket
-from tickets.services import orders as orders_module
-from tickets.services.seatcap import hash_client
+from tickets.services import capacity, errors, lifecycle, stripe_checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +42,7 @@ def people(n, name="ada"):
 
 
 def order(ticket_type, n, *, email="ada@example.org", address=None, method=Method.STRIPE):
-    return services.create_order(
+    return lifecycle.create_order(
         workshop=ticket_type.workshop,
         ticket_counts={ticket_type.id: n},
         buyer={"name": "Ada", "email": email},
@@ -65,7 +63,7 @@ def test_seat_cap_refuses_more_unpaid_seats_per_email_and_writes_nothing(ticket_
     order(ticket_type, 3)
     orders, tickets = Order.objects.count(), Ticket.objects.count()
 
-    with pytest.raises(services.TooManyUnpaidSeats) as refused:
+    with pytest.raises(errors.TooManyUnpaidSeats) as refused:
         order(ticket_type, 2, email="ADA@Example.org ")
 
     assert str(refused.value) == (
@@ -84,7 +82,7 @@ def test_seat_cap_allows_up_to_the_cap(ticket_type):
 
 def test_seat_cap_single_order_over_cap_refused(ticket_type):
     with pytest.raises(
-        services.TooManyUnpaidSeats, match="At most 4 unpaid seats can be held under one e-mail"
+        errors.TooManyUnpaidSeats, match="At most 4 unpaid seats can be held under one e-mail"
     ):
         order(ticket_type, 5)
 
@@ -109,7 +107,7 @@ def test_seat_cap_ignores_paid_expired_and_cancelled_orders(ticket_type, fields)
 def test_seat_cap_counts_pending_invoice_orders(ticket_type):
     held_order(ticket_type, 3, status=Status.PENDING, payment_method=Method.INVOICE)
 
-    with pytest.raises(services.TooManyUnpaidSeats):
+    with pytest.raises(errors.TooManyUnpaidSeats):
         order(ticket_type, 2)
 
 
@@ -117,7 +115,7 @@ def test_seat_cap_counts_across_ticket_types(ticket_type, workshop):
     other = TicketTypeFactory(workshop=workshop, name="Other")
     order(ticket_type, 3)
 
-    with pytest.raises(services.TooManyUnpaidSeats):
+    with pytest.raises(errors.TooManyUnpaidSeats):
         order(other, 2)
 
 
@@ -131,7 +129,7 @@ def test_seat_cap_free_orders_are_not_capped(workshop):
 def test_seat_cap_per_client_address(ticket_type):
     order(ticket_type, 4, email="one@example.org", address="198.51.100.7")
 
-    with pytest.raises(services.TooManyUnpaidSeats) as refused:
+    with pytest.raises(errors.TooManyUnpaidSeats) as refused:
         order(ticket_type, 3, email="two@example.org", address="198.51.100.7")
 
     assert str(refused.value).startswith(
@@ -150,7 +148,7 @@ def test_seat_cap_stores_only_a_keyed_hash_of_the_address(ticket_type):
     created = order(ticket_type, 1, address="198.51.100.7")
 
     created.refresh_from_db()
-    assert created.client_hash == hash_client("198.51.100.7")
+    assert created.client_hash == capacity.hash_client("198.51.100.7")
     assert len(created.client_hash) == 64
     assert "198.51.100.7" not in str(Order.objects.filter(pk=created.pk).values().get())
 
@@ -170,7 +168,9 @@ def checkout_data(ticket_type, n, email):
 
 
 def test_checkout_over_seat_cap_answers_429_with_message(client, ticket_type, monkeypatch):
-    monkeypatch.setattr(services, "start_checkout", lambda order: "https://stripe.invalid/pay")
+    monkeypatch.setattr(
+        stripe_checkout, "start_checkout", lambda order: "https://stripe.invalid/pay"
+    )
     first = client.post("/tickets/checkout/", checkout_data(ticket_type, 3, "ada@example.org"))
 
     response = client.post("/tickets/checkout/", checkout_data(ticket_type, 2, "ada@example.org"))
@@ -190,7 +190,9 @@ def email_claim(email):
 
 def test_checkout_seat_cap_counts_client_behind_proxy(client, ticket_type, settings, monkeypatch):
     settings.TRUSTED_PROXY_COUNT = settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
-    monkeypatch.setattr(services, "start_checkout", lambda order: "https://stripe.invalid/pay")
+    monkeypatch.setattr(
+        stripe_checkout, "start_checkout", lambda order: "https://stripe.invalid/pay"
+    )
 
     def post(email, address):
         return client.post(
@@ -208,7 +210,9 @@ def test_checkout_seat_cap_counts_client_behind_proxy(client, ticket_type, setti
     ]
 
     assert statuses == [302, 302, 429, 302]
-    assert Order.objects.get(buyer_email="d@example.org").client_hash == hash_client("198.51.100.2")
+    assert Order.objects.get(buyer_email="d@example.org").client_hash == capacity.hash_client(
+        "198.51.100.2"
+    )
 
 
 # -- PostgreSQL: one buyer's concurrent checkouts ------------------------------------------------
@@ -244,7 +248,7 @@ def test_concurrent_checkouts_of_one_buyer_stop_at_the_cap(live_server, settings
     from tests.stripe_standin import StripeStandIn
 
     settings.RATELIMIT_ENABLED = False
-    real_problem = orders_module.seat_cap_problem
+    real_problem = capacity.seat_cap_problem
 
     def slow_problem(**kwargs):
         # Widen the window between counting and writing, as a loaded server would.
@@ -252,7 +256,7 @@ def test_concurrent_checkouts_of_one_buyer_stop_at_the_cap(live_server, settings
         time.sleep(0.2)
         return problem
 
-    monkeypatch.setattr(orders_module, "seat_cap_problem", slow_problem)
+    monkeypatch.setattr(capacity, "seat_cap_problem", slow_problem)
     workshop = WorkshopFactory()
     types = [TicketTypeFactory(workshop=workshop, capacity=100) for _ in range(2)]
     with StripeStandIn() as standin:
@@ -293,7 +297,7 @@ def test_buyer_lock_held_elsewhere_answers_busy(settings):
     with psycopg.connect(**params) as other, other.transaction():
         other.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
-        with pytest.raises(services.Busy, match="Please try again."):
+        with pytest.raises(errors.Busy, match="Please try again."):
             order(ticket_type, 1)
 
     assert Order.objects.count() == 0

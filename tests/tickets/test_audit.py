@@ -13,9 +13,8 @@ from lxml import html as lxml_html
 from tests.factories import OrderFactory, TicketFactory, TicketTypeFactory, UserFactory
 from tests.tickets.conftest import BUYER, people
 from tests.tickets.test_stripe import card_order
-from tickets import services
 from tickets.models import CheckInEvent, Order, OrderEvent
-from tickets.services import checkin
+from tickets.services import checkin, lifecycle
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +51,7 @@ def run_action(client, url, action, *objects):
 @pytest.fixture
 def invoice_order(workshop):
     invoice_type = TicketTypeFactory(workshop=workshop, invoice_allowed=True, price="40.00")
-    return services.create_order(
+    return lifecycle.create_order(
         workshop=workshop,
         ticket_counts={invoice_type.id: 1},
         buyer=BUYER,
@@ -194,7 +193,7 @@ def test_release_command_records_the_expiry(workshop, paid_type, standin):
 def test_signed_in_buyer_is_the_actor_of_their_free_order(workshop, free_type):
     buyer = UserFactory(username="ada", email="ada@example.org")
 
-    order = services.create_order(
+    order = lifecycle.create_order(
         workshop=workshop,
         ticket_counts={free_type.id: 1},
         buyer=BUYER,

@@ -11,6 +11,7 @@ from django.db import connection
 from tests.factories import TicketTypeFactory, WorkshopFactory
 from tests.stripe_standin import StripeStandIn
 from tickets.models import Order, Ticket
+from tickets.services import lifecycle, stripe_checkout
 
 pytestmark = [
     pytest.mark.postgres,
@@ -115,28 +116,29 @@ def test_lock_wait_timeout_answers_busy(client, settings):
 @pytest.mark.django_db(transaction=True)
 def test_success_page_and_webhook_at_once_fulfil_once(settings, mailoutbox):
     from tests.tickets.conftest import BUYER, people
-    from tickets import services
 
     workshop = WorkshopFactory()
     ticket_type = TicketTypeFactory(workshop=workshop, capacity=SEATS)
     with StripeStandIn() as standin:
         settings.STRIPE_SECRET_KEY = standin.api_key
         settings.STRIPE_API_BASE = standin.url
-        order = services.create_order(
+        order = lifecycle.create_order(
             workshop=workshop,
             ticket_counts={ticket_type.id: 1},
             buyer=BUYER,
             attendees=people(1),
             payment_method="stripe",
         )
-        services.start_checkout(order=order)
+        stripe_checkout.start_checkout(order=order)
         order.refresh_from_db()
         standin.pay(order.stripe_session_id, deliver=False)
         start, results = threading.Barrier(8), []
 
         def fulfil():
             start.wait()
-            results.append(services.fulfil_checkout_session(session_id=order.stripe_session_id)[1])
+            results.append(
+                stripe_checkout.fulfil_checkout_session(session_id=order.stripe_session_id).outcome
+            )
             connection.close()
 
         threads = [threading.Thread(target=fulfil) for _ in range(8)]

@@ -18,7 +18,6 @@ from tests.tickets.test_invoices import (
     pdf_of,
 )
 from tests.tickets.test_stripe import card_order
-from tickets import services
 from tickets.models import (
     CreditNote,
     Invoice,
@@ -27,6 +26,7 @@ from tickets.models import (
     Order,
     OrderEvent,
 )
+from tickets.services import lifecycle, stripe_checkout
 from tickets.services.credit_notes import (
     CreditRefused,
     credit_rest,
@@ -109,7 +109,7 @@ def test_cancelled_invoice_order_gets_a_full_credit_note(taxed, no_stripe, organ
     invoice = order.invoice
     before = frozen(invoice)
 
-    services.cancel_order(order=order, actor=organiser)
+    lifecycle.cancel_order(order=order, actor=organiser)
 
     note = CreditNote.objects.get()
     assert (note.number, note.invoice, note.order) == (cn(1), invoice, order)
@@ -137,9 +137,9 @@ def test_cancelled_invoice_order_gets_a_full_credit_note(taxed, no_stripe, organ
 
 def test_cancelled_paid_invoice_order_credit_returns_money_by_transfer(workshop, no_stripe):
     order = invoice_order(workshop)
-    services.mark_invoice_paid(order=order)
+    lifecycle.mark_invoice_paid(order=order)
 
-    services.cancel_order(order=order)
+    lifecycle.cancel_order(order=order)
 
     assert CreditNote.objects.get().settlement == CreditNote.Settlement.BANK_TRANSFER
 
@@ -147,7 +147,7 @@ def test_cancelled_paid_invoice_order_credit_returns_money_by_transfer(workshop,
 def test_cancelled_card_order_without_invoice_gets_no_credit_note(workshop, paid_type, standin):
     order = card_order(workshop, paid_type)
 
-    services.cancel_order(order=order)
+    lifecycle.cancel_order(order=order)
 
     assert not CreditNote.objects.exists()
 
@@ -158,7 +158,7 @@ def test_card_refund_credits_the_invoice(workshop, paid_type, standin, organiser
     invoice = Invoice.objects.get(order=order)
     before = frozen(invoice)
 
-    services.refund_order(order=order, actor=organiser)
+    stripe_checkout.refund_order(order=order, actor=organiser)
 
     note = CreditNote.objects.get()
     assert (note.number, note.total, note.settlement) == (
@@ -350,7 +350,7 @@ def test_paid_after_its_invoice_was_cancelled_gets_a_new_invoice(workshop, no_st
     order = invoice_order(workshop)
     credit_rest(order=order, reason="Expired unpaid.")
 
-    services.mark_invoice_paid(order=order)
+    lifecycle.mark_invoice_paid(order=order)
 
     assert [i.number for i in Invoice.objects.order_by("id")] == [number(1), number(2)]
     assert order.invoice.number == number(2)
@@ -365,7 +365,7 @@ def document_url(order, document, suffix="/"):
 
 def test_credit_note_page_shows_what_is_credited(client, taxed, no_stripe):
     order = invoice_order(taxed, billing={"vat_number": "DE123456789"})
-    services.cancel_order(order=order)
+    lifecycle.cancel_order(order=order)
 
     response = client.get(document_url(order, cn(1)))
 
@@ -390,7 +390,7 @@ def test_credit_note_page_shows_what_is_credited(client, taxed, no_stripe):
 def test_credit_note_pdf_reads_back(client, taxed, paid_type, standin):
     order = card_order(taxed, paid_type, quantity=2)
     standin.pay(order.stripe_session_id)
-    services.refund_order(order=order)
+    stripe_checkout.refund_order(order=order)
 
     response = client.get(document_url(order, cn(1), ".pdf"))
 
@@ -412,7 +412,7 @@ def test_invoice_pdf_is_the_same_after_a_refund_but_its_status(
     standin.pay(order.stripe_session_id)
     before = pdf_of(client.get(document_url(order, number(1), ".pdf")))
 
-    services.refund_order(order=order)
+    stripe_checkout.refund_order(order=order)
 
     after = pdf_of(client.get(document_url(order, number(1), ".pdf")))
     html = client.get(document_url(order, number(1))).content.decode()
@@ -424,7 +424,7 @@ def test_invoice_pdf_is_the_same_after_a_refund_but_its_status(
 
 def test_invoice_of_cancelled_order_names_its_credit_note(client, workshop, no_stripe):
     order = invoice_order(workshop)
-    services.cancel_order(order=order)
+    lifecycle.cancel_order(order=order)
 
     html = client.get(f"{order.get_absolute_url()}invoice/").content.decode()
 
@@ -434,7 +434,7 @@ def test_invoice_of_cancelled_order_names_its_credit_note(client, workshop, no_s
 
 def test_order_page_lists_invoice_and_credit_notes(client, workshop, no_stripe):
     order = invoice_order(workshop)
-    services.cancel_order(order=order)
+    lifecycle.cancel_order(order=order)
 
     html = client.get(order.get_absolute_url()).content.decode()
 
@@ -449,7 +449,7 @@ def test_order_page_lists_invoice_and_credit_notes(client, workshop, no_stripe):
 def test_my_tickets_lists_credit_notes(client, workshop, no_stripe):
     user = UserFactory()
     order = invoice_order(workshop, user=user)
-    services.cancel_order(order=order)
+    lifecycle.cancel_order(order=order)
     client.force_login(user)
 
     html = client.get("/tickets/mine/").content.decode()
@@ -465,7 +465,7 @@ def test_my_tickets_lists_credit_notes(client, workshop, no_stripe):
 
 def test_other_users_credit_note_not_found(client, workshop, no_stripe):
     order = invoice_order(workshop, user=UserFactory())
-    services.cancel_order(order=order)
+    lifecycle.cancel_order(order=order)
     client.force_login(UserFactory())
 
     response = client.get(f"/tickets/mine/{order.code}/documents/{cn(1)}/")
@@ -477,21 +477,21 @@ def test_other_users_credit_note_not_found(client, workshop, no_stripe):
 @pytest.mark.parametrize("document", [cn(2), "NOPE", "CN%00"])
 def test_unknown_document_not_found(client, workshop, no_stripe, document):
     order = invoice_order(workshop)
-    services.cancel_order(order=order)
+    lifecycle.cancel_order(order=order)
 
     assert client.get(document_url(order, document)).status_code == 404
 
 
 def test_credit_note_of_another_order_not_found(client, workshop, no_stripe):
     cancelled, other = invoice_order(workshop), invoice_order(workshop)
-    services.cancel_order(order=cancelled)
+    lifecycle.cancel_order(order=cancelled)
 
     assert client.get(document_url(other, cn(1))).status_code == 404
 
 
 def test_staff_see_credit_notes_in_order_admin(organiser_client, workshop, no_stripe):
     order = invoice_order(workshop)
-    services.cancel_order(order=order)
+    lifecycle.cancel_order(order=order)
 
     change = organiser_client.get(f"/admin/tickets/order/{order.pk}/change/").content.decode()
     page = organiser_client.get(f"/admin/tickets/order/{order.pk}/documents/{cn(1)}/")
@@ -511,7 +511,7 @@ def test_staff_see_credit_notes_in_order_admin(organiser_client, workshop, no_st
 
 def test_credit_note_admin_is_read_only(organiser_client, workshop, no_stripe):
     order = invoice_order(workshop)
-    services.cancel_order(order=order)
+    lifecycle.cancel_order(order=order)
     note = CreditNote.objects.get()
 
     response = organiser_client.post(
@@ -530,7 +530,7 @@ def test_my_tickets_with_credit_notes_query_count_constant(
 ):
     user = UserFactory()
     for _ in range(size):
-        services.cancel_order(order=invoice_order(workshop, user=user))
+        lifecycle.cancel_order(order=invoice_order(workshop, user=user))
     client.force_login(user)
 
     with django_assert_num_queries(8):
@@ -544,7 +544,7 @@ def test_admin_credit_note_list_query_count_constant(
     organiser_client, workshop, no_stripe, django_assert_num_queries, size
 ):
     for _ in range(size):
-        services.cancel_order(order=invoice_order(workshop))
+        lifecycle.cancel_order(order=invoice_order(workshop))
 
     with django_assert_num_queries(9):
         response = organiser_client.get("/admin/tickets/creditnote/")

@@ -14,8 +14,10 @@ from pypdf import PdfReader
 from tests.factories import OrderFactory, TicketTypeFactory, UserFactory, WorkshopFactory
 from tests.tickets.conftest import BUYER, people
 from tests.tickets.test_invoices import at_once, on_postgres
-from tickets import services
 from tickets.models import CreditNote, Invoice, Order
+from tickets.services import lifecycle
+from tickets.services.capacity import seats_taken
+from tickets.services.errors import OrderError
 from tickets.services.invoice_terms import (
     Transfer,
     expire_overdue_invoice_orders,
@@ -24,7 +26,6 @@ from tickets.services.invoice_terms import (
     record_transfer_returned,
     send_payment_reminders,
 )
-from tickets.services.orders import OrderError, seats_taken
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +48,7 @@ def seats(terms):
 
 
 def place(workshop, ticket_type, quantity=1, email="ada@example.org", **kwargs):
-    return services.create_order(
+    return lifecycle.create_order(
         workshop=workshop,
         ticket_counts={ticket_type.id: quantity},
         buyer={**BUYER, "email": email},
@@ -107,7 +108,7 @@ def test_due_date_never_before_the_order(terms):
 
 
 def test_card_and_free_orders_have_no_due_date(workshop, free_type):
-    order = services.create_order(
+    order = lifecycle.create_order(
         workshop=workshop,
         ticket_counts={free_type.id: 1},
         buyer=BUYER,
@@ -233,8 +234,8 @@ def test_reminder_after_a_gap_still_sent_until_the_last_day(terms, seats, mailou
 def test_no_reminder_once_the_order_is_overdue_paid_or_cancelled(terms):
     roomy = TicketTypeFactory(workshop=terms, price="40.00", invoice_allowed=True)
     overdue, paid, cancelled = (place(terms, roomy) for _ in range(3))
-    services.mark_invoice_paid(order=paid)
-    services.cancel_order(order=cancelled)
+    lifecycle.mark_invoice_paid(order=paid)
+    lifecycle.cancel_order(order=cancelled)
 
     late = send_payment_reminders(now=local(terms, overdue.payment_last_day + days(1)))
     on_time = send_payment_reminders(now=local(terms, paid.payment_due_on))
@@ -362,7 +363,7 @@ def test_extend_refuses_a_day_not_later(terms, seats, shift):
 
 def test_extend_refuses_a_paid_order(terms, seats):
     order = place(terms, seats)
-    services.mark_invoice_paid(order=order)
+    lifecycle.mark_invoice_paid(order=order)
 
     with pytest.raises(OrderError, match=f"Order {order.code} is not an unpaid invoice order."):
         extend_payment_due(order=order, due_on=order.payment_due_on + days(5))
@@ -529,9 +530,9 @@ def test_money_returned_recorded(organiser_client, terms, seats, organiser):
 
 def test_cancelled_paid_invoice_order_owes_the_transfer(terms, seats):
     order = place(terms, seats)
-    services.mark_invoice_paid(order=order)
+    lifecycle.mark_invoice_paid(order=order)
 
-    services.cancel_order(order=order)
+    lifecycle.cancel_order(order=order)
 
     order.refresh_from_db()
     assert order.refund_owed == Decimal("40.00")

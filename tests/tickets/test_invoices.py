@@ -22,9 +22,9 @@ from tests.factories import (
     WorkshopFactory,
 )
 from tests.tickets.conftest import BUYER, people
-from tickets import services
 from tickets.invoice_pdf import pdf_text
 from tickets.models import Invoice, InvoiceSequence, Order, TicketType
+from tickets.services import lifecycle
 from tickets.services.invoices import included_tax, issue_invoice, take_number
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +62,7 @@ def invoice_order(
     ticket_type = TicketTypeFactory(
         workshop=workshop, name="Academic", price="40.00", invoice_allowed=True
     )
-    return services.create_order(
+    return lifecycle.create_order(
         workshop=workshop,
         ticket_counts={ticket_type.id: 2},
         buyer=buyer,
@@ -141,7 +141,7 @@ def test_invoice_order_invoiced_when_placed_and_paid_later(invoicing_workshop, n
     order = invoice_order(invoicing_workshop)
     placed = Invoice.objects.get(order=order)
 
-    services.mark_invoice_paid(order=order)
+    lifecycle.mark_invoice_paid(order=order)
 
     assert Invoice.objects.get(order=order).pk == placed.pk
     assert placed.number == number(1)
@@ -165,7 +165,7 @@ def test_card_order_invoiced_when_paid(client, workshop, paid_type, standin):
 
 
 def test_free_order_gets_no_invoice(workshop, free_type):
-    order = services.create_order(
+    order = lifecycle.create_order(
         workshop=workshop,
         ticket_counts={free_type.id: 1},
         buyer=BUYER,
@@ -210,7 +210,7 @@ def test_invoice_snapshot_with_voucher_and_tax(invoicing_workshop):
     )
     VoucherFactory(workshop=invoicing_workshop, code="TEN", discount="percent", value="10")
 
-    order = services.create_order(
+    order = lifecycle.create_order(
         workshop=invoicing_workshop,
         ticket_counts={ticket_type.id: 2},
         buyer=BUYER,
@@ -318,7 +318,7 @@ def test_invoice_pdf_holds_number_buyer_items_and_totals(client, invoicing_works
     invoicing_workshop.tax_rate = Decimal("19")
     invoicing_workshop.save()
     order = invoice_order(invoicing_workshop, billing={"po_number": "PO-4711"})
-    services.mark_invoice_paid(order=order)
+    lifecycle.mark_invoice_paid(order=order)
 
     response = client.get(invoice_url(order, "invoice.pdf"))
 
@@ -781,7 +781,7 @@ def test_free_order_email_mentions_no_invoice(
     workshop, free_type, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        services.create_order(
+        lifecycle.create_order(
             workshop=workshop,
             ticket_counts={free_type.id: 1},
             buyer=BUYER,

@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 
 from tests.factories import TicketTypeFactory, VoucherFactory
 from tests.tickets.conftest import BUYER, people
-from tickets import money, services
+from tickets import money
 from tickets.models import Order, TicketType, Voucher
+from tickets.services import lifecycle, stripe_checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def test_card_payment_sends_minor_units_of_the_currency(workshop, standin, curre
     workshop.currency = currency
     workshop.save()
     ticket_type = TicketTypeFactory(workshop=workshop, price=price)
-    order = services.create_order(
+    order = lifecycle.create_order(
         workshop=workshop,
         ticket_counts={ticket_type.id: 1},
         buyer=BUYER,
@@ -35,7 +36,7 @@ def test_card_payment_sends_minor_units_of_the_currency(workshop, standin, curre
         payment_method="stripe",
     )
 
-    services.start_checkout(order=order)
+    stripe_checkout.start_checkout(order=order)
     order.refresh_from_db()
     standin.pay(order.stripe_session_id)
 
@@ -49,14 +50,14 @@ def test_three_decimal_refund_recorded_in_units(workshop, standin):
     workshop.currency = "KWD"
     workshop.save()
     ticket_type = TicketTypeFactory(workshop=workshop, price="12.34")
-    order = services.create_order(
+    order = lifecycle.create_order(
         workshop=workshop,
         ticket_counts={ticket_type.id: 1},
         buyer=BUYER,
         attendees=people(1),
         payment_method="stripe",
     )
-    services.start_checkout(order=order)
+    stripe_checkout.start_checkout(order=order)
     order.refresh_from_db()
     standin.pay(order.stripe_session_id)
 
@@ -80,7 +81,7 @@ def test_three_decimal_discount_rounded_to_what_stripe_charges(workshop, standin
     VoucherFactory(workshop=workshop, code="THIRD", discount="percent", value="33.33")
     ticket_type = TicketTypeFactory(workshop=workshop, price="10.00")
 
-    order = services.create_order(
+    order = lifecycle.create_order(
         workshop=workshop,
         ticket_counts={ticket_type.id: 1},
         buyer=BUYER,

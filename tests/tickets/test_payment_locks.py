@@ -8,9 +8,8 @@ from django.db import connection
 from tests.factories import TicketTypeFactory, WorkshopFactory
 from tests.tickets.conftest import BUYER, people
 from tests.tickets.test_stripe import checkout_data
-from tickets import services
 from tickets.models import Order
-from tickets.services import checkout as checkout_services
+from tickets.services import lifecycle, stripe_checkout
 
 only_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="SQLite serialises all writers; no row locks."
@@ -25,7 +24,7 @@ def test_order_cancelled_while_its_session_is_created_is_not_sent_to_pay(client,
     def cancel_meanwhile(session):
         # An organiser cancels the order while Stripe is still making its session.
         order = Order.objects.get(code=session["client_reference_id"])
-        services.cancel_order(order=order)
+        lifecycle.cancel_order(order=order)
         connection.close()
 
     standin.on_session_created = cancel_meanwhile
@@ -51,18 +50,18 @@ def test_payment_being_recorded_does_not_hold_up_other_buyers(settings, standin,
     workshop = WorkshopFactory()
     paid_type = TicketTypeFactory(workshop=workshop, price="25.00")
     free_type = TicketTypeFactory(workshop=workshop, price="0.00")
-    order = services.create_order(
+    order = lifecycle.create_order(
         workshop=workshop,
         ticket_counts={paid_type.id: 1},
         buyer=BUYER,
         attendees=people(1),
         payment_method="stripe",
     )
-    services.start_checkout(order=order)
+    stripe_checkout.start_checkout(order=order)
     order.refresh_from_db()
     standin.pay(order.stripe_session_id, deliver=False)
     recording, release = threading.Event(), threading.Event()
-    real_record_payment = checkout_services.record_payment
+    real_record_payment = lifecycle.record_payment
 
     def slow_record_payment(order, **kwargs):
         result = real_record_payment(order, **kwargs)
@@ -70,17 +69,17 @@ def test_payment_being_recorded_does_not_hold_up_other_buyers(settings, standin,
         release.wait(10)
         return result
 
-    monkeypatch.setattr(checkout_services, "record_payment", slow_record_payment)
+    monkeypatch.setattr(lifecycle, "record_payment", slow_record_payment)
 
     def pay():
-        services.fulfil_checkout_session(session_id=order.stripe_session_id)
+        stripe_checkout.fulfil_checkout_session(session_id=order.stripe_session_id)
         connection.close()
 
     payment = threading.Thread(target=pay)
     payment.start()
     try:
         assert recording.wait(10)
-        free = services.create_order(
+        free = lifecycle.create_order(
             workshop=workshop,
             ticket_counts={free_type.id: 1},
             buyer={"name": "Grace", "email": "grace@example.org"},

@@ -22,6 +22,7 @@ from tests.factories import TicketTypeFactory, VoucherFactory, WorkshopFactory
 from tests.servers import gunicorn_servers, server_env
 from tests.stripe_standin import StripeStandIn
 from tickets.models import Order, Ticket, holding_seats_q
+from tickets.services import lifecycle, stripe_checkout
 
 pytestmark = [
     pytest.mark.postgres,
@@ -75,9 +76,8 @@ def shop(servers, standin, transactional_db, settings):
 
 
 def placed_card_order(workshop, ticket_type, number, voucher_code=None):
-    from tickets import services
 
-    order = services.create_order(
+    order = lifecycle.create_order(
         workshop=workshop,
         ticket_counts={ticket_type.id: 1},
         buyer={"name": f"First {number}", "email": f"first{number}@example.org"},
@@ -85,7 +85,7 @@ def placed_card_order(workshop, ticket_type, number, voucher_code=None):
         voucher_code=voucher_code,
         payment_method="stripe",
     )
-    services.start_checkout(order=order)
+    stripe_checkout.start_checkout(order=order)
     order.refresh_from_db()
     return order
 

@@ -15,17 +15,16 @@ from tests.factories import (
     WorkshopFactory,
 )
 from tests.tickets.conftest import people
-from tickets import services
 from tickets.models import Order, StripeEvent, Voucher
+from tickets.services import capacity, lifecycle, stripe_checkout
 from tickets.services import messages as mailing
-from tickets.services import orders
 from workshop.ratelimit import client_ip
 
 pytestmark = pytest.mark.django_db
 
 
 def voucher_card_order(workshop, ticket_type, voucher, email):
-    order = services.create_order(
+    order = lifecycle.create_order(
         workshop=workshop,
         ticket_counts={ticket_type.id: 1},
         buyer={"name": "Ada Buyer", "email": email},
@@ -33,7 +32,7 @@ def voucher_card_order(workshop, ticket_type, voucher, email):
         voucher_code=voucher.code,
         payment_method="stripe",
     )
-    services.start_checkout(order=order)
+    stripe_checkout.start_checkout(order=order)
     order.refresh_from_db()
     return order
 
@@ -239,7 +238,7 @@ def test_late_payment_waits_for_an_order_taking_the_last_voucher_use():
     def other_buyer():
         # What create_order does: lock its ticket types, then the voucher, then save the order.
         with transaction.atomic():
-            orders.lock_ticket_types([other_type.id])
+            capacity.lock_ticket_types([other_type.id])
             Voucher.objects.select_for_update().get(pk=voucher.pk)
             other = OrderFactory(workshop=workshop, voucher=voucher, status="paid")
             TicketFactory(order=other, ticket_type=other_type)
@@ -249,8 +248,8 @@ def test_late_payment_waits_for_an_order_taking_the_last_voucher_use():
 
     def late_payment():
         with transaction.atomic():
-            locked, now = orders.lock_order_and_seats(Order.objects.get(pk=late.pk))
-            result["remain"] = orders.seats_remain_for(locked, now=now)
+            locked, now = capacity.lock_order_and_seats(Order.objects.get(pk=late.pk))
+            result["remain"] = capacity.seats_remain_for(locked, now=now)
         connection.close()
 
     buyer = threading.Thread(target=other_buyer)

@@ -6,15 +6,15 @@ from django.utils import timezone
 
 from tests.factories import OrderFactory, TicketFactory, TicketTypeFactory, VoucherFactory
 from tests.tickets.conftest import BUYER, people
-from tickets import services
 from tickets.models import Order, OrderEvent, Ticket
+from tickets.services import capacity, errors, lifecycle
 
 pytestmark = pytest.mark.django_db
 
 
 def order(workshop, counts, method="stripe", voucher=None, attendees=None):
     invoice = "Example University, 1 Road, Town; PO 42" if method == "invoice" else ""
-    return services.create_order(
+    return lifecycle.create_order(
         invoice_details=invoice,
         workshop=workshop,
         ticket_counts=counts,
@@ -49,7 +49,7 @@ def test_create_order_card_reserves_seats_for_30_minutes(workshop, paid_type, st
     assert created.total == Decimal("75.00")
     assert created.currency == "EUR"
     assert dt.timedelta(minutes=30) <= created.reserved_until - before < dt.timedelta(minutes=31)
-    assert services.seats_taken([paid_type.id], now=timezone.now()) == {paid_type.id: 3}
+    assert capacity.seats_taken([paid_type.id], now=timezone.now()) == {paid_type.id: 3}
 
 
 def test_create_order_invoice_stays_pending_and_holds_seats(
@@ -68,18 +68,18 @@ def test_create_order_invoice_stays_pending_and_holds_seats(
         f"invoice-{created.invoice.number}.pdf"
     ]
     later = timezone.now() + dt.timedelta(days=30)
-    assert services.seats_taken([ticket_type.id], now=later) == {ticket_type.id: 2}
+    assert capacity.seats_taken([ticket_type.id], now=later) == {ticket_type.id: 2}
 
 
 def test_create_order_invoice_refused_when_type_disallows(workshop, paid_type, no_stripe):
-    with pytest.raises(services.OrderError, match="Choose a payment method"):
+    with pytest.raises(errors.OrderError, match="Choose a payment method"):
         order(workshop, {paid_type.id: 1}, method="invoice")
 
     assert Order.objects.count() == 0
 
 
 def test_create_order_card_refused_without_stripe_keys(workshop, paid_type, no_stripe):
-    with pytest.raises(services.OrderError, match="Choose a payment method"):
+    with pytest.raises(errors.OrderError, match="Choose a payment method"):
         order(workshop, {paid_type.id: 1}, method="stripe")
 
 
@@ -90,7 +90,7 @@ def test_mark_invoice_paid_confirms_with_tickets(
     created = order(workshop, {ticket_type.id: 1}, method="invoice")
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.mark_invoice_paid(order=created, actor=organiser)
+        lifecycle.mark_invoice_paid(order=created, actor=organiser)
 
     created.refresh_from_db()
     assert created.status == Order.Status.PAID
@@ -103,8 +103,8 @@ def test_mark_invoice_paid_confirms_with_tickets(
 def test_mark_invoice_paid_refuses_card_order(workshop, paid_type, standin):
     created = order(workshop, {paid_type.id: 1})
 
-    with pytest.raises(services.OrderError, match="is not an unpaid invoice order"):
-        services.mark_invoice_paid(order=created)
+    with pytest.raises(errors.OrderError, match="is not an unpaid invoice order"):
+        lifecycle.mark_invoice_paid(order=created)
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_create_order_bad_quantities_refused(workshop, paid_type, standin, count
         "unknown": {paid_type.id + 999: 1},
     }[counts]
 
-    with pytest.raises(services.OrderError) as error:
+    with pytest.raises(errors.OrderError) as error:
         order(workshop, counts, attendees=people(11 if counts == {paid_type.id: 11} else 1))
 
     assert str(error.value) == message
@@ -138,17 +138,17 @@ def test_create_order_bad_quantities_refused(workshop, paid_type, standin, count
 def test_create_order_below_minimum_refused(workshop, standin):
     group = TicketTypeFactory(workshop=workshop, name="Group", min_per_order=3, max_per_order=5)
 
-    with pytest.raises(services.OrderError, match="Choose between 3 and 5 “Group” tickets"):
+    with pytest.raises(errors.OrderError, match="Choose between 3 and 5 “Group” tickets"):
         order(workshop, {group.id: 2})
 
 
 def test_create_order_attendee_count_must_match(workshop, paid_type, standin):
-    with pytest.raises(services.OrderError, match="for each of the 2 attendees"):
+    with pytest.raises(errors.OrderError, match="for each of the 2 attendees"):
         order(workshop, {paid_type.id: 2}, attendees=people(1))
 
 
 def test_create_order_attendee_email_checked(workshop, paid_type, standin):
-    with pytest.raises(services.OrderError, match="valid e-mail address"):
+    with pytest.raises(errors.OrderError, match="valid e-mail address"):
         order(workshop, {paid_type.id: 1}, attendees=[{"name": "X", "email": "not-an-address"}])
 
 
@@ -156,7 +156,7 @@ def test_create_order_sold_out_refused(workshop, standin):
     ticket_type = TicketTypeFactory(workshop=workshop, name="Small", capacity=1)
     order(workshop, {ticket_type.id: 1})
 
-    with pytest.raises(services.OrderError) as error:
+    with pytest.raises(errors.OrderError) as error:
         order(workshop, {ticket_type.id: 1})
 
     assert str(error.value) == "“Small” is sold out."
@@ -167,7 +167,7 @@ def test_create_order_more_than_left_refused(workshop, standin):
     ticket_type = TicketTypeFactory(workshop=workshop, name="Small", capacity=3)
     order(workshop, {ticket_type.id: 2})
 
-    with pytest.raises(services.OrderError, match="^Only 1 “Small” tickets are left.$"):
+    with pytest.raises(errors.OrderError, match="^Only 1 “Small” tickets are left.$"):
         order(workshop, {ticket_type.id: 2})
 
 
@@ -190,7 +190,7 @@ def test_refunded_and_cancelled_orders_free_seats(workshop, standin):
     for status in ["refunded", "cancelled"]:
         TicketFactory(ticket_type=ticket_type, order=OrderFactory(workshop=workshop, status=status))
 
-    assert services.seats_taken([ticket_type.id], now=timezone.now()) == {}
+    assert capacity.seats_taken([ticket_type.id], now=timezone.now()) == {}
     assert order(workshop, {ticket_type.id: 2}).tickets.count() == 2
 
 
@@ -198,7 +198,7 @@ def test_create_order_sales_not_open_refused(workshop, standin):
     opens = dt.datetime(2030, 1, 5, 9, 0, tzinfo=dt.UTC)
     ticket_type = TicketTypeFactory(workshop=workshop, name="Early", sale_starts_at=opens)
 
-    with pytest.raises(services.OrderError) as error:
+    with pytest.raises(errors.OrderError) as error:
         order(workshop, {ticket_type.id: 1})
 
     assert str(error.value) == "Sales of “Early” open on 5 January 2030, 09:00 UTC."
@@ -208,7 +208,7 @@ def test_create_order_sales_closed_refused(workshop, standin):
     closed = timezone.now() - dt.timedelta(minutes=1)
     ticket_type = TicketTypeFactory(workshop=workshop, name="Late", sale_ends_at=closed)
 
-    with pytest.raises(services.OrderError, match="^Sales of “Late” have closed.$"):
+    with pytest.raises(errors.OrderError, match="^Sales of “Late” have closed.$"):
         order(workshop, {ticket_type.id: 1})
 
 
@@ -217,14 +217,14 @@ def test_create_order_other_workshops_type_refused(workshop, standin):
 
     other = TicketTypeFactory(workshop=WorkshopFactory(is_current=False))
 
-    with pytest.raises(services.OrderError, match="not available"):
+    with pytest.raises(errors.OrderError, match="not available"):
         order(workshop, {other.id: 1})
 
 
 def test_hidden_type_refused_without_voucher(workshop, standin):
     hidden = TicketTypeFactory(workshop=workshop, visible=False)
 
-    with pytest.raises(services.OrderError, match="not available"):
+    with pytest.raises(errors.OrderError, match="not available"):
         order(workshop, {hidden.id: 1})
 
 
@@ -263,14 +263,14 @@ def test_voucher_discounts_each_ticket(workshop, paid_type, standin, discount, v
 
 
 def test_voucher_invalid_refused(workshop, paid_type, standin):
-    with pytest.raises(services.OrderError, match="^This voucher code is not valid.$"):
+    with pytest.raises(errors.OrderError, match="^This voucher code is not valid.$"):
         order(workshop, {paid_type.id: 1}, voucher="NOPE")
 
 
 def test_voucher_expired_refused(workshop, paid_type, standin):
     VoucherFactory(workshop=workshop, code="OLD", valid_until=timezone.now() - dt.timedelta(1))
 
-    with pytest.raises(services.OrderError, match="^This voucher code has expired.$"):
+    with pytest.raises(errors.OrderError, match="^This voucher code has expired.$"):
         order(workshop, {paid_type.id: 1}, voucher="OLD")
 
 
@@ -278,14 +278,14 @@ def test_voucher_used_up_refused(workshop, paid_type, standin):
     VoucherFactory(workshop=workshop, code="ONCE", discount="percent", value=10, max_uses=1)
     order(workshop, {paid_type.id: 1}, voucher="ONCE")
 
-    with pytest.raises(services.OrderError, match="^This voucher code has been used up.$"):
+    with pytest.raises(errors.OrderError, match="^This voucher code has been used up.$"):
         order(workshop, {paid_type.id: 1}, voucher="ONCE")
 
 
 def test_voucher_use_returns_when_order_expires(workshop, paid_type, standin):
     VoucherFactory(workshop=workshop, code="ONCE", discount="percent", value=10, max_uses=1)
     first = order(workshop, {paid_type.id: 1}, voucher="ONCE")
-    services.release_order(order=first, note="test")
+    lifecycle.release_order(order=first, note="test")
 
     assert order(workshop, {paid_type.id: 1}, voucher="ONCE").voucher.code == "ONCE"
 
@@ -294,32 +294,32 @@ def test_voucher_limited_to_other_types_refused(workshop, paid_type, standin):
     voucher = VoucherFactory(workshop=workshop, code="OTHER", discount="percent", value=50)
     voucher.ticket_types.set([TicketTypeFactory(workshop=workshop)])
 
-    with pytest.raises(services.OrderError, match="does not apply to the tickets you chose"):
+    with pytest.raises(errors.OrderError, match="does not apply to the tickets you chose"):
         order(workshop, {paid_type.id: 1}, voucher="OTHER")
 
 
 def test_cancel_pending_order_frees_seats(workshop, paid_type, standin, organiser):
     created = order(workshop, {paid_type.id: 2})
 
-    services.cancel_order(order=created, actor=organiser)
+    lifecycle.cancel_order(order=created, actor=organiser)
 
     created.refresh_from_db()
     assert created.status == Order.Status.CANCELLED
-    assert services.seats_taken([paid_type.id], now=timezone.now()) == {}
+    assert capacity.seats_taken([paid_type.id], now=timezone.now()) == {}
 
 
 def test_cancel_paid_card_order_refused(workshop):
     paid = OrderFactory(workshop=workshop, status="paid", payment_method="stripe")
 
-    with pytest.raises(services.OrderError, match=f"Order {paid.code} is paid."):
-        services.cancel_order(order=paid)
+    with pytest.raises(errors.OrderError, match=f"Order {paid.code} is paid."):
+        lifecycle.cancel_order(order=paid)
 
 
 def test_update_attendee_before_cutoff(workshop, free_type):
     created = order(workshop, {free_type.id: 1})
     ticket = created.tickets.get()
 
-    services.update_attendee(ticket=ticket, name=" Grace ", email="grace@example.org")
+    lifecycle.update_attendee(ticket=ticket, name=" Grace ", email="grace@example.org")
 
     ticket.refresh_from_db()
     assert (ticket.attendee_name, ticket.attendee_email) == ("Grace", "grace@example.org")
@@ -333,8 +333,8 @@ def test_update_attendee_after_cutoff_refused(workshop, free_type, settings):
     workshop.save()
     settings.TICKETS_ATTENDEE_EDIT_CUTOFF_HOURS = 24
 
-    with pytest.raises(services.OrderError, match="can no longer be changed"):
-        services.update_attendee(ticket=created.tickets.get(), name="X", email="x@example.org")
+    with pytest.raises(errors.OrderError, match="can no longer be changed"):
+        lifecycle.update_attendee(ticket=created.tickets.get(), name="X", email="x@example.org")
 
 
 def test_release_expired_orders_command_without_stripe(workshop, paid_type, standin, settings):
@@ -358,9 +358,9 @@ def test_lock_failures_recognised():
     timeout = OperationalError("canceling statement due to lock timeout")
     timeout.__cause__ = PostgresLockTimeout()
 
-    assert services.is_lock_failure(timeout) is True
-    assert services.is_lock_failure(OperationalError("database is locked")) is True
-    assert services.is_lock_failure(OperationalError("no such table: x")) is False
+    assert capacity.is_lock_failure(timeout) is True
+    assert capacity.is_lock_failure(OperationalError("database is locked")) is True
+    assert capacity.is_lock_failure(OperationalError("no such table: x")) is False
 
 
 def test_busy_database_answers_503(client, workshop, paid_type, standin, monkeypatch):
@@ -369,7 +369,7 @@ def test_busy_database_answers_503(client, workshop, paid_type, standin, monkeyp
     def locked(type_ids):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr("tickets.services.orders.lock_ticket_types", locked)
+    monkeypatch.setattr("tickets.services.capacity.lock_ticket_types", locked)
     from tests.tickets.test_stripe import checkout_data
 
     response = client.post("/tickets/checkout/", checkout_data(paid_type))
@@ -412,8 +412,8 @@ def test_zero_decimal_order_amounts_whole(workshop, standin):
 def test_invoice_order_needs_invoice_address(workshop, no_stripe):
     ticket_type = TicketTypeFactory(workshop=workshop, invoice_allowed=True)
 
-    with pytest.raises(services.OrderError, match="Give the invoice address"):
-        services.create_order(
+    with pytest.raises(errors.OrderError, match="Give the invoice address"):
+        lifecycle.create_order(
             workshop=workshop,
             ticket_counts={ticket_type.id: 1},
             buyer=BUYER,
@@ -456,7 +456,7 @@ class BrokenMailBackend:
     ],
 )
 def test_order_status_never_moves_backwards(workshop, previous, status):
-    from tickets.services.orders import set_status
+    from tickets.services.lifecycle import set_status
 
     created = OrderFactory(workshop=workshop, status=previous)
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 from tests.factories import TicketTypeFactory
 from tests.stripe_standin import signature_header
 from tests.tickets.conftest import BUYER, WEBHOOK, people
-from tickets import services
 from tickets.models import Order, StripeEvent
+from tickets.services import capacity, errors, lifecycle, stripe_checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +31,14 @@ def checkout_data(ticket_type, quantity=1):
 
 
 def card_order(workshop, ticket_type, quantity=1):
-    created = services.create_order(
+    created = lifecycle.create_order(
         workshop=workshop,
         ticket_counts={ticket_type.id: quantity},
         buyer=BUYER,
         attendees=people(quantity),
         payment_method="stripe",
     )
-    services.start_checkout(order=created)
+    stripe_checkout.start_checkout(order=created)
     created.refresh_from_db()
     return created
 
@@ -137,7 +137,7 @@ def test_stripe_failure_on_create_releases_seats(client, workshop, standin, faul
     order = Order.objects.get()
     assert order.status == Order.Status.EXPIRED
     assert order.stripe_session_id is None
-    assert services.seats_taken([ticket_type.id], now=timezone.now()) == {}
+    assert capacity.seats_taken([ticket_type.id], now=timezone.now()) == {}
 
 
 def test_stripe_500_retried_with_same_idempotency_key(workshop, paid_type, standin, settings):
@@ -308,7 +308,7 @@ def test_expired_event_releases_seats(client, workshop, standin):
 
     order.refresh_from_db()
     assert order.status == Order.Status.EXPIRED
-    assert services.seats_taken([ticket_type.id], now=timezone.now()) == {}
+    assert capacity.seats_taken([ticket_type.id], now=timezone.now()) == {}
 
 
 def test_expired_event_after_payment_changes_nothing(workshop, paid_type, standin):
@@ -329,7 +329,7 @@ def test_async_payment_holds_seats_then_succeeds(workshop, standin):
     order.refresh_from_db()
     assert order.status == Order.Status.PROCESSING
     after_reservation = order.reserved_until + dt.timedelta(hours=1)
-    assert services.seats_taken([ticket_type.id], now=after_reservation) == {ticket_type.id: 1}
+    assert capacity.seats_taken([ticket_type.id], now=after_reservation) == {ticket_type.id: 1}
 
     standin.settle(order.stripe_session_id, succeeded=True)
 
@@ -403,7 +403,7 @@ def test_late_payment_refunded_when_sold_out(
     refund_request = [h for m, p, h in standin.requests if p == "/v1/refunds"][0]
     assert refund_request["Idempotency-Key"] == f"order-{late.code}-refund-after-0"
     assert [m.subject for m in outbox] == [f"Order {late.code} refunded"]
-    assert services.seats_taken([ticket_type.id], now=timezone.now()) == {ticket_type.id: 1}
+    assert capacity.seats_taken([ticket_type.id], now=timezone.now()) == {ticket_type.id: 1}
 
 
 def test_late_payment_refund_retried_when_stripe_down(workshop, standin):
@@ -475,14 +475,14 @@ def test_refund_order_through_stripe(workshop, paid_type, standin, organiser):
     order = card_order(workshop, paid_type)
     standin.pay(order.stripe_session_id)
 
-    services.refund_order(order=order, actor=organiser)
+    stripe_checkout.refund_order(order=order, actor=organiser)
 
     order.refresh_from_db()
     assert (order.status, order.refunded_amount) == ("refunded", Decimal("25.00"))
     assert standin.charge_for(order.stripe_session_id)["refunded"] is True
     assert order.events.last().actor == organiser
-    with pytest.raises(services.OrderError, match="is not a paid card order"):
-        services.refund_order(order=order)
+    with pytest.raises(errors.OrderError, match="is not a paid card order"):
+        stripe_checkout.refund_order(order=order)
 
 
 def test_release_expired_orders_expires_open_session(workshop, paid_type, standin):
@@ -501,7 +501,7 @@ def test_release_expired_orders_fulfils_completed_session(workshop, paid_type, s
     standin.pay(order.stripe_session_id, deliver=False)
     Order.objects.filter(pk=order.pk).update(reserved_until=timezone.now())
 
-    released = services.release_expired_orders()
+    released = stripe_checkout.release_expired_orders()
 
     order.refresh_from_db()
     assert released == 0
@@ -513,7 +513,7 @@ def test_release_expired_orders_skips_when_stripe_down(workshop, paid_type, stan
     Order.objects.filter(pk=order.pk).update(reserved_until=timezone.now())
     standin.fail_next(500)
 
-    assert services.release_expired_orders() == 0
+    assert stripe_checkout.release_expired_orders() == 0
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
 
@@ -527,7 +527,7 @@ def test_webhook_refused_without_configuration(client, no_stripe):
 def test_cancel_pending_card_order_closes_session(workshop, paid_type, standin, organiser):
     order = card_order(workshop, paid_type)
 
-    services.cancel_order(order=order, actor=organiser)
+    lifecycle.cancel_order(order=order, actor=organiser)
 
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELLED
@@ -538,8 +538,8 @@ def test_cancel_refused_when_session_was_paid(workshop, paid_type, standin):
     order = card_order(workshop, paid_type)
     standin.pay(order.stripe_session_id, deliver=False)
 
-    with pytest.raises(services.OrderError, match=f"Order {order.code} is paid."):
-        services.cancel_order(order=order)
+    with pytest.raises(errors.OrderError, match=f"Order {order.code} is paid."):
+        lifecycle.cancel_order(order=order)
 
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
@@ -581,8 +581,8 @@ def test_late_refund_recorded_once_when_delivered_twice(
     standin.pay(late.stripe_session_id, deliver=False)
 
     with django_capture_on_commit_callbacks(execute=True):
-        first = services.fulfil_checkout_session(session_id=late.stripe_session_id)[1]
-        second = services.fulfil_checkout_session(session_id=late.stripe_session_id)[1]
+        first = stripe_checkout.fulfil_checkout_session(session_id=late.stripe_session_id).outcome
+        second = stripe_checkout.fulfil_checkout_session(session_id=late.stripe_session_id).outcome
 
     assert (first, second) == ("refunded late payment", "already refunded")
     assert len(standin.refunds) == 1

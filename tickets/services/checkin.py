@@ -5,6 +5,7 @@ same ticket at once queue: the second sees the first's check-in and is warned.
 Every check-in, undo and refusal is kept in the ticket's CheckInEvent log.
 """
 
+import enum
 import re
 from dataclasses import dataclass
 
@@ -25,18 +26,25 @@ MIN_SEARCH_LENGTH = 2
 SEARCH_LIMIT = 30
 
 
+class Result(enum.StrEnum):
+    CHECKED_IN = "checked_in"
+    ALREADY = "already"
+    REFUSED = "refused"
+    UNDONE = "undone"
+    NOT_CHECKED_IN = "not_checked_in"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What a check-in or undo did, in words for the person at the door."""
 
     ticket: Ticket
-    # "checked_in", "already", "refused", "undone" or "not_checked_in"
-    result: str
+    result: Result
     message: str
 
     @property
     def ok(self):
-        return self.result in ("checked_in", "undone")
+        return self.result in (Result.CHECKED_IN, Result.UNDONE)
 
 
 def refusal_reason(ticket):
@@ -91,16 +99,16 @@ def check_in_ticket(*, ticket, actor=None, now=None):
         if reason:
             log(locked, Action.REFUSED, actor, reason)
             message = f"Ticket {locked.code} cannot be checked in: {reason}."
-            return Outcome(locked, "refused", message)
+            return Outcome(locked, Result.REFUSED, message)
         if locked.checked_in_at is not None:
             earlier = describe_check_in(locked)
             message = f"Ticket {locked.code} was already checked in at {earlier}."
-            return Outcome(locked, "already", message)
+            return Outcome(locked, Result.ALREADY, message)
         locked.checked_in_at = now or timezone.now()
         locked.checked_in_by = actor
         locked.save(update_fields=["checked_in_at", "checked_in_by"])
         log(locked, Action.CHECK_IN, actor, "", at=locked.checked_in_at)
-    return Outcome(locked, "checked_in", f"{locked.attendee_name} ({locked.code}) checked in.")
+    return Outcome(locked, Result.CHECKED_IN, f"{locked.attendee_name} ({locked.code}) checked in.")
 
 
 def undo_check_in(*, ticket, actor=None):
@@ -108,13 +116,15 @@ def undo_check_in(*, ticket, actor=None):
     with transaction.atomic():
         locked = lock_ticket(ticket)
         if locked.checked_in_at is None:
-            return Outcome(locked, "not_checked_in", f"Ticket {locked.code} is not checked in.")
+            message = f"Ticket {locked.code} is not checked in."
+            return Outcome(locked, Result.NOT_CHECKED_IN, message)
         note = f"Had been checked in at {describe_check_in(locked)}."
         locked.checked_in_at = None
         locked.checked_in_by = None
         locked.save(update_fields=["checked_in_at", "checked_in_by"])
         log(locked, Action.UNDO, actor, note)
-    return Outcome(locked, "undone", f"Check-in of {locked.attendee_name} ({locked.code}) undone.")
+    message = f"Check-in of {locked.attendee_name} ({locked.code}) undone."
+    return Outcome(locked, Result.UNDONE, message)
 
 
 def log(ticket, action, actor, note, at=None):

@@ -24,17 +24,9 @@ from django.utils.formats import date_format
 from tickets import emails
 from tickets.models import Order
 from tickets.money import format_amount
+from tickets.services import capacity, lifecycle
 from tickets.services.credit_notes import credit_rest
-from tickets.services.orders import (
-    Busy,
-    OrderError,
-    is_lock_failure,
-    lock_order,
-    lock_order_and_seats,
-    log,
-    seats_remain_for,
-    set_status,
-)
+from tickets.services.errors import Busy, OrderError
 
 logger = logging.getLogger(__name__)
 Status = Order.Status
@@ -103,13 +95,13 @@ def send_payment_reminders(*, now=None):
 def remind(order, now):
     """Claim the order's reminder under its row lock and send it after commit, once."""
     with transaction.atomic():
-        locked = lock_order(order)
+        locked = capacity.lock_order(order)
         if not reminder_due(locked, now):
             return False
         locked.payment_reminder_sent_at = now
         locked.save(update_fields=["payment_reminder_sent_at", "updated_at"])
         note = f"Payment reminder sent: due on {long_date(locked.payment_due_on)}."
-        log(locked, locked.status, locked.status, note)
+        lifecycle.log(locked, locked.status, locked.status, note)
         transaction.on_commit(lambda: emails.send_payment_reminder(locked), robust=True)
     return True
 
@@ -123,11 +115,13 @@ def expire_overdue_invoice_orders(*, now=None):
 def expire(order, now):
     """Expire the overdue order under its row lock: free the seats, credit the invoice, tell."""
     with transaction.atomic():
-        locked = lock_order(order)
+        locked = capacity.lock_order(order)
         if not is_overdue(locked, now):
             return False
         due = long_date(locked.payment_due_on)
-        set_status(locked, Status.EXPIRED, f"Not paid by {due} (and the grace period): expired.")
+        lifecycle.set_status(
+            locked, Status.EXPIRED, f"Not paid by {due} (and the grace period): expired."
+        )
         credit_rest(order=locked, reason="Not paid in time: the order expired.")
         transaction.on_commit(lambda: emails.send_invoice_order_expired(locked), robust=True)
     return True
@@ -139,7 +133,7 @@ def expire(order, now):
 def extend_payment_due(*, order, due_on, actor=None):
     """Move an unpaid invoice order's due date later; its buyer is reminded again before it."""
     with transaction.atomic():
-        locked = lock_order(order)
+        locked = capacity.lock_order(order)
         if not is_unpaid_invoice_order(locked):
             raise OrderError(f"Order {locked.code} is not an unpaid invoice order.")
         previous = locked.payment_due_on
@@ -153,7 +147,7 @@ def extend_payment_due(*, order, due_on, actor=None):
         locked.payment_reminder_sent_at = None
         locked.save(update_fields=["payment_due_on", "payment_reminder_sent_at", "updated_at"])
         note = f"Payment due date moved from {long_date(previous)} to {long_date(due_on)}."
-        log(locked, locked.status, locked.status, note, actor)
+        lifecycle.log(locked, locked.status, locked.status, note, actor)
     return locked
 
 
@@ -166,10 +160,10 @@ def record_bank_transfer(*, order, actor=None):
     """
     try:
         with transaction.atomic():
-            locked, now = lock_order_and_seats(order)
+            locked, now = capacity.lock_order_and_seats(order)
             return apply_transfer(locked, now, actor)
     except OperationalError as error:
-        if is_lock_failure(error):
+        if capacity.is_lock_failure(error):
             raise Busy("Tickets are being sold right now. Please try again.") from error
         raise
 
@@ -178,7 +172,7 @@ def apply_transfer(order, now, actor):
     if order.payment_method != Order.Method.INVOICE:
         raise OrderError(f"Order {order.code} is not an invoice order.")
     if order.status == Status.PENDING:
-        set_status(order, Status.PAID, "Invoice marked paid.", actor=actor, paid=True)
+        lifecycle.set_status(order, Status.PAID, "Invoice marked paid.", actor=actor, paid=True)
         return Transfer.PAID
     if order.status not in (Status.EXPIRED, Status.CANCELLED):
         raise OrderError(f"Order {order.code} is {order.get_status_display().lower()}.")
@@ -188,27 +182,21 @@ def apply_transfer(order, now, actor):
             f"Order {order.code} already has {owed} to return to the buyer; "
             "record that it was returned first."
         )
-    if order.status == Status.EXPIRED and seats_remain_for(order, now=now):
+    if order.status == Status.EXPIRED and capacity.seats_remain_for(order, now=now):
         note = "Late bank transfer accepted: the seats were still free."
-        set_status(order, Status.PAID, note, actor=actor, paid=True)
+        lifecycle.set_status(order, Status.PAID, note, actor=actor, paid=True)
         return Transfer.PAID_LATE
     why = "expired and its seats were sold" if order.status == Status.EXPIRED else "cancelled"
-    owe_transfer(order, order.total, f"Bank transfer arrived after the order {why}", actor)
+    lifecycle.owe_transfer(
+        order, order.total, f"Bank transfer arrived after the order {why}", actor
+    )
     return Transfer.REFUSED
-
-
-def owe_transfer(order, amount, why, actor=None):
-    """Record on the locked order that ``amount`` received by transfer must go back."""
-    order.refund_owed += amount
-    order.save(update_fields=["refund_owed", "updated_at"])
-    owed = format_amount(amount, order.currency)
-    log(order, order.status, order.status, f"{why}: {owed} to return by bank transfer.", actor)
 
 
 def record_transfer_returned(*, order, actor=None):
     """Record that the organisers sent back the money owed to the buyer by bank transfer."""
     with transaction.atomic():
-        locked = lock_order(order)
+        locked = capacity.lock_order(order)
         if locked.refund_owed <= 0:
             raise OrderError(f"Order {locked.code} has no money to return.")
         amount = locked.refund_owed
@@ -217,5 +205,7 @@ def record_transfer_returned(*, order, actor=None):
         note = f"{format_amount(amount, locked.currency)} returned by bank transfer."
         still_paid = locked.status in (Status.PAID, Status.PARTLY_REFUNDED)
         partly = still_paid and locked.refunded_amount < locked.total
-        set_status(locked, Status.PARTLY_REFUNDED if partly else Status.REFUNDED, note, actor=actor)
+        lifecycle.set_status(
+            locked, Status.PARTLY_REFUNDED if partly else Status.REFUNDED, note, actor=actor
+        )
     return locked

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from tickets import services
+from tickets.services import stripe_checkout
 
 
 class Command(BaseCommand):
@@ -10,5 +10,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        released = services.release_expired_orders()
+        released = stripe_checkout.release_expired_orders()
         self.stdout.write(f"Released {released} expired orders.")
