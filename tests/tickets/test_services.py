@@ -462,3 +462,22 @@ def test_order_status_never_moves_backwards(workshop, previous, status):
 
     with pytest.raises(ValueError, match=f"cannot go from {previous} to {status}"):
         set_status(created, status, "test")
+
+
+@pytest.mark.parametrize("status", [s.value for s in Order.Status])
+@pytest.mark.parametrize("method", [m.value for m in Order.Method])
+@pytest.mark.parametrize("reserved", [None, -1, 1])
+def test_order_holds_seats_agrees_with_the_database_filter(workshop, status, method, reserved):
+    now = timezone.now()
+    until = None if reserved is None else now + dt.timedelta(minutes=reserved)
+    created = OrderFactory(
+        workshop=workshop, status=status, payment_method=method, reserved_until=until
+    )
+
+    in_database = Order.objects.holding_seats(now).filter(pk=created.pk).exists()
+
+    assert created.holds_seats(now) is in_database
+    expected = status in ("paid", "partly_refunded", "processing") or (
+        status == "pending" and (method == "invoice" or reserved == 1)
+    )
+    assert in_database is expected
