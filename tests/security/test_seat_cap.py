@@ -67,9 +67,9 @@ def test_seat_cap_refuses_more_unpaid_seats_per_email_and_writes_nothing(ticket_
         order(ticket_type, 2, email="ADA@Example.org ")
 
     assert str(refused.value) == (
-        "At most 4 unpaid seats can be held under one e-mail address at a time, and this order "
+        "At most 4 unpaid or free seats can be held under one e-mail address, and this order "
         "would pass that for ADA@Example.org. Pay for or cancel its open orders (unpaid card "
-        "orders end by themselves) and try again."
+        "orders end by themselves) and try again, or contact the organisers."
     )
     assert (Order.objects.count(), Ticket.objects.count()) == (orders, tickets)
 
@@ -82,7 +82,7 @@ def test_seat_cap_allows_up_to_the_cap(ticket_type):
 
 def test_seat_cap_single_order_over_cap_refused(ticket_type):
     with pytest.raises(
-        errors.TooManyUnpaidSeats, match="At most 4 unpaid seats can be held under one e-mail"
+        errors.TooManyUnpaidSeats, match="At most 4 unpaid or free seats can be held under one"
     ):
         order(ticket_type, 5)
 
@@ -119,9 +119,37 @@ def test_seat_cap_counts_across_ticket_types(ticket_type, workshop):
         order(other, 2)
 
 
-def test_seat_cap_free_orders_are_not_capped(workshop):
+def test_seat_cap_one_address_cannot_take_every_free_seat(workshop):
+    free = TicketTypeFactory(workshop=workshop, price="0.00", capacity=50, max_per_order=10)
+    order(free, 4, method=Method.FREE)
+
+    with pytest.raises(errors.TooManyUnpaidSeats, match="At most 4 unpaid or free seats"):
+        order(free, 1, method=Method.FREE)
+
+    assert Ticket.objects.filter(ticket_type=free).count() == 4
+
+
+def test_seat_cap_free_seats_count_per_client_address(workshop):
+    free = TicketTypeFactory(workshop=workshop, price="0.00", capacity=50, max_per_order=10)
+    order(free, 4, email="one@example.org", address="198.51.100.7", method=Method.FREE)
+
+    with pytest.raises(errors.TooManyUnpaidSeats, match="from one network"):
+        order(free, 3, email="two@example.org", address="198.51.100.7", method=Method.FREE)
+
+    assert order(free, 3, email="two@example.org", address="203.0.113.9", method=Method.FREE)
+
+
+def test_seat_cap_free_and_unpaid_seats_count_together(ticket_type, workshop):
     free = TicketTypeFactory(workshop=workshop, price="0.00", max_per_order=10)
-    order(free, 4)
+    order(free, 3, method=Method.FREE)
+
+    with pytest.raises(errors.TooManyUnpaidSeats):
+        order(ticket_type, 2)
+
+
+def test_seat_cap_cancelled_free_seats_no_longer_count(workshop):
+    free = TicketTypeFactory(workshop=workshop, price="0.00", max_per_order=10)
+    lifecycle.cancel_order(order=order(free, 4, method=Method.FREE))
 
     assert order(free, 4, method=Method.FREE).status == Status.PAID
 
@@ -133,7 +161,7 @@ def test_seat_cap_per_client_address(ticket_type):
         order(ticket_type, 3, email="two@example.org", address="198.51.100.7")
 
     assert str(refused.value).startswith(
-        "At most 6 unpaid seats can be held from one network at a time, and this order"
+        "At most 6 unpaid or free seats can be held from one network, and this order"
     )
     assert order(ticket_type, 3, email="two@example.org", address="203.0.113.9")
 

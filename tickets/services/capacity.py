@@ -13,7 +13,7 @@ from collections import Counter
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -49,29 +49,31 @@ def lock_buyer(*, email, client_hash):
 
 
 def unpaid_seats(*, now, email="", client_hash=""):
-    """Return the unpaid seats held now under this e-mail address and under this client."""
-    unpaid = Order.objects.holding_seats(now).filter(status=Order.Status.PENDING)
-    tickets = Ticket.objects.filter(order__in=unpaid)
+    """Return the unpaid and free seats held now under this e-mail address and this client."""
+    capped = Order.objects.holding_seats(now).filter(
+        Q(status=Order.Status.PENDING) | Q(payment_method=Order.Method.FREE)
+    )
+    tickets = Ticket.objects.filter(order__in=capped)
     by_email = tickets.filter(order__buyer_email__iexact=email).count() if email else 0
     by_client = tickets.filter(order__client_hash=client_hash).count() if client_hash else 0
     return by_email, by_client
 
 
 def seat_cap_problem(*, email, client_hash, quantity, now):
-    """Return why ``quantity`` more unpaid seats are refused, or None when they fit."""
+    """Return why ``quantity`` more unpaid or free seats are refused, or None when they fit."""
     by_email, by_client = unpaid_seats(now=now, email=email, client_hash=client_hash)
     per_email = settings.TICKETS_MAX_UNPAID_SEATS_PER_EMAIL
     per_client = settings.TICKETS_MAX_UNPAID_SEATS_PER_IP
     # The counts are not shown: anyone may type any address, and it is not theirs to know.
     if by_email + quantity > per_email:
         return (
-            f"At most {per_email} unpaid seats can be held under one e-mail address at a time, "
+            f"At most {per_email} unpaid or free seats can be held under one e-mail address, "
             f"and this order would pass that for {email}. Pay for or cancel its open orders "
-            "(unpaid card orders end by themselves) and try again."
+            "(unpaid card orders end by themselves) and try again, or contact the organisers."
         )
     if client_hash and by_client + quantity > per_client:
         return (
-            f"At most {per_client} unpaid seats can be held from one network at a time, and this "
+            f"At most {per_client} unpaid or free seats can be held from one network, and this "
             "order would pass that. Pay for the open orders (unpaid card orders end by "
             "themselves) and try again, or contact the organisers."
         )

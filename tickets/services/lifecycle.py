@@ -117,10 +117,9 @@ def create_order(
             capacity.check_voucher_uses(voucher, now=now)
             capacity.check_capacity(counts, types_by_id, now=now)
             method = choose_method(quote, payment_method)
-            if method != Method.FREE and (
-                problem := capacity.seat_cap_problem(
-                    email=buyer["email"], client_hash=client_hash, quantity=quote.quantity, now=now
-                )
+            # Free seats count too: they cost nothing to take, and never run out by themselves.
+            if problem := capacity.seat_cap_problem(
+                email=buyer["email"], client_hash=client_hash, quantity=quote.quantity, now=now
             ):
                 raise TooManyUnpaidSeats(problem)
             if method == Method.INVOICE and not invoice_details.strip():
