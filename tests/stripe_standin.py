@@ -306,6 +306,12 @@ class StripeStandIn:
             if expire and method == "POST":
                 return self._expire(session_id)
             return self.sessions[session_id]
+        if match := re.fullmatch(r"/v1/payment_intents/([^/]+)", path):
+            if match[1] not in self.payment_intents:
+                raise StripeError(
+                    404, f"No such payment_intent: '{match[1]}'", code="resource_missing"
+                )
+            return self.payment_intents[match[1]]
         if match := re.fullmatch(r"/v1/charges/([^/]+)", path):
             if match[1] not in self.charges:
                 raise StripeError(404, f"No such charge: '{match[1]}'", code="resource_missing")

@@ -22,6 +22,7 @@ from tickets.models import (
     Ticket,
     TicketType,
     Voucher,
+    random_code,
 )
 from tickets.services import checkin, invoices, lifecycle, stripe_checkout
 from tickets.services.errors import OrderError
@@ -34,6 +35,9 @@ from workshop.spreadsheets import (
     export_selected_xlsx,
     filter_query,
 )
+
+# 32 letters and digits to the power 12: about 10^18 codes, far beyond guessing.
+VOUCHER_CODE_LENGTH = 12
 
 
 def warn_if_card_payment_off(request):
@@ -96,6 +100,15 @@ class VoucherForm(forms.ModelForm):
 @admin.register(Voucher)
 class VoucherAdmin(admin.ModelAdmin):
     form = VoucherForm
+
+    def get_changeform_initial_data(self, request):
+        # Codes that unlock hidden tickets or discounts must not be guessable: a long random
+        # one by default; organisers may still type a short one for a public promotion.
+        return {
+            "code": random_code(VOUCHER_CODE_LENGTH),
+            **super().get_changeform_initial_data(request),
+        }
+
     list_display = ["code", "workshop", "discount", "value", "max_uses", "valid_until", "note"]
     list_filter = ["workshop", "discount"]
     search_fields = ["code", "note"]

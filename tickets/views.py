@@ -1,4 +1,3 @@
-import json
 import logging
 from functools import wraps
 
@@ -6,6 +5,7 @@ import stripe
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.db import OperationalError
 from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
@@ -30,6 +30,11 @@ from workshop.views import coming_soon
 
 logger = logging.getLogger(__name__)
 
+# How often the order page may ask Stripe about one order's Checkout Session.
+STRIPE_REFRESH_SECONDS = 5
+# Voucher codes tried from one client: enough for a buyer's typos, too few to guess codes.
+VOUCHER_TRIES = "20/10m"
+
 
 # Orders bump the tickets version, so "N left" is exact; the short lifetime bounds what changes
 # with the clock alone (reservations running out, a sale window opening or closing).
@@ -41,6 +46,8 @@ def ticket_list(request):
         return coming_soon(request, "Tickets", "Ticket sales open here soon.")
     voucher_code = request.GET.get("voucher", "").strip()
     voucher = None
+    if voucher_code and (limited := limit_voucher_tries(request)):
+        return limited
     if voucher_code:
         try:
             voucher = pricing.find_voucher(workshop=workshop, code=voucher_code)
@@ -65,6 +72,12 @@ def ticket_list(request):
         "any_on_sale": any(t.on_sale and t.max_choice > 0 for t in ticket_types),
     }
     return render(request, "tickets/ticket_list.html", context)
+
+
+def limit_voucher_tries(request):
+    """Return a 429 page when this client has tried too many voucher codes, valid or not."""
+    # Every code counts, so the limit says nothing about which codes exist.
+    return ratelimit.limit(request, "voucher-check", per_ip=VOUCHER_TRIES)
 
 
 def chosen_counts(data):
@@ -93,6 +106,8 @@ def checkout(request):
         raise Http404("No workshop.")
     data = request.POST if request.method == "POST" else request.GET
     counts, voucher_code = chosen_counts(data), data.get("voucher", "").strip()
+    if voucher_code and (limited := limit_voucher_tries(request)):
+        return limited
     back = reverse("tickets:ticket_list") + (f"?voucher={voucher_code}" if voucher_code else "")
     try:
         quote = pricing.quote_order(
@@ -208,8 +223,15 @@ def order_detail(request, order):
 
 
 def refresh_from_stripe(order):
-    """Fulfil at once on return from Stripe; the webhook does it anyway if this fails."""
+    """Fulfil at once on return from Stripe; the webhook does it anyway if this fails.
+
+    Stripe is asked at most once per order every STRIPE_REFRESH_SECONDS, whoever reloads the
+    page on whichever worker (the cache is shared), so nobody can spend the shop's Stripe rate
+    limit by reloading.
+    """
     if not order.stripe_session_id:
+        return
+    if not cache.add(f"tickets:stripe-refresh:{order.code}", True, STRIPE_REFRESH_SECONDS):
         return
     try:
         stripe_checkout.fulfil_checkout_session(session_id=order.stripe_session_id)
@@ -277,16 +299,16 @@ def stripe_webhook(request):
     if body is None:
         return HttpResponse("Payload too large.", status=413, content_type="text/plain")
     try:
-        payments.construct_event(body, signature)
-        payload = json.loads(body)
-    except ValueError:
-        return HttpResponseBadRequest("Malformed payload.")
+        payments.verify_signature(body, signature)
+        payload = stripe_events.parse_event(body)
     except stripe.SignatureVerificationError:
         return HttpResponseBadRequest("Bad signature.")
-    try:
-        result = stripe_events.handle_stripe_event(payload=payload)
     except stripe_events.MalformedEvent as error:
         return HttpResponseBadRequest(str(error))
+    except ValueError:
+        return HttpResponseBadRequest("Malformed payload.")
+    try:
+        result = stripe_events.handle_stripe_event(payload=payload)
     except (stripe.StripeError, OperationalError) as error:
         logger.warning("Stripe event could not be processed now: %s", error)
         return HttpResponse("Try again later.", status=503)

@@ -1,6 +1,8 @@
 """Stripe's webhook events: checked, handled once each, and kept with what they did."""
 
+import json
 import logging
+import re
 
 import stripe
 from django.db import transaction
@@ -15,8 +17,60 @@ logger = logging.getLogger(__name__)
 Status = Order.Status
 
 
+# Stripe's ids (evt_..., cs_..., ch_...) and event types (checkout.session.completed).
+STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+EVENT_TYPE = re.compile(r"[a-z_]+(\.[a-z_]+)+")
+# Stripe's events nest a few levels; far deeper is an attack on the parser, not an event.
+MAX_DEPTH = 32
+
+
 class MalformedEvent(ValueError):
-    """The event lacks an id, a type or an object."""
+    """The body is not an event as Stripe sends them."""
+
+
+def parse_event(body):
+    """Return a verified webhook body as an event; raise MalformedEvent for anything else.
+
+    Refused: invalid JSON, NaN and infinities, nesting deeper than MAX_DEPTH, NUL characters
+    (PostgreSQL cannot store them), and ids or types that are not as Stripe writes them.
+    """
+    try:
+        payload = json.loads(body, parse_constant=refuse_constant)
+    except (ValueError, RecursionError) as error:
+        raise MalformedEvent("Malformed payload.") from error
+    if not isinstance(payload, dict):
+        raise MalformedEvent("Malformed payload.")
+    check_values(payload)
+    data = payload.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    object_id = obj.get("id") if isinstance(obj, dict) else None
+    event_type = payload.get("type")
+    if not all(isinstance(v, str) for v in (payload.get("id"), event_type, object_id)):
+        raise MalformedEvent("The event lacks an id, a type or an object.")
+    if not (STRIPE_ID.fullmatch(payload["id"]) and STRIPE_ID.fullmatch(object_id)):
+        raise MalformedEvent("The event's ids are not Stripe ids.")
+    if len(event_type) > 100 or not EVENT_TYPE.fullmatch(event_type):
+        raise MalformedEvent("The event's type is not a Stripe event type.")
+    return payload
+
+
+def refuse_constant(name):
+    raise ValueError(f"{name} is not a number Stripe sends.")
+
+
+def check_values(payload):
+    """Raise MalformedEvent for nesting deeper than MAX_DEPTH or a NUL character anywhere."""
+    pending = [(payload, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise MalformedEvent("The event is nested too deeply.")
+        if isinstance(value, dict):
+            pending.extend((item, depth + 1) for item in [*value, *value.values()])
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and "\x00" in value:
+            raise MalformedEvent("The event holds a NUL character.")
 
 
 def expire_checkout_session(*, session_id):
@@ -48,11 +102,18 @@ def fail_async_payment(*, session_id):
 
 
 def record_charge_refund(*, charge_id):
-    """Record a refund made in Stripe: fully refunded or partly refunded, never backwards."""
+    """Record a refund made in Stripe: fully or partly refunded, never backwards.
+
+    Stripe may deliver the refund before the payment's own event: the payment is then
+    recorded first, from its Checkout Session, so the refund is never lost.
+    """
     charge = payments.fetch_charge(charge_id)
-    order = Order.objects.filter(stripe_payment_intent_id=charge.payment_intent or "-").first()
+    order = order_of_payment(charge.payment_intent or "")
     if order is None:
         return Result(None, Outcome.UNKNOWN_ORDER)
+    if order.status not in Order.PAID_STATUSES and order.stripe_session_id:
+        stripe_checkout.fulfil_checkout_session(session_id=order.stripe_session_id)
+        order.refresh_from_db()
     refunded = money.from_minor_units(charge.amount_refunded, order.currency)
     with transaction.atomic():
         locked = capacity.lock_order(order)
@@ -71,6 +132,17 @@ def record_charge_refund(*, charge_id):
     return Result(locked, Outcome.REFUND_RECORDED)
 
 
+def order_of_payment(intent_id):
+    """Return the order a PaymentIntent paid for: recorded on it, or named in its metadata."""
+    if not intent_id:
+        return None
+    order = Order.objects.filter(stripe_payment_intent_id=intent_id).first()
+    if order is not None:
+        return order
+    code = (payments.fetch_payment_intent(intent_id).metadata or {}).get("order_code", "")
+    return Order.objects.filter(code=code).first() if code else None
+
+
 EVENT_HANDLERS = {
     "checkout.session.completed": stripe_checkout.fulfil_checkout_session,
     "checkout.session.async_payment_succeeded": stripe_checkout.fulfil_checkout_session,
@@ -80,20 +152,13 @@ EVENT_HANDLERS = {
 
 
 def handle_stripe_event(*, payload):
-    """Process a verified webhook event once; return its Result.
+    """Process an event from parse_event once; return its Result.
 
     Raises stripe.StripeError when Stripe cannot be asked now, so that the webhook
     answers 5xx and Stripe delivers the event again later.
     """
-    if not isinstance(payload, dict):
-        raise MalformedEvent("The event is not an object.")
-    event_id, event_type = payload.get("id"), payload.get("type")
-    obj = (
-        (payload.get("data") or {}).get("object") if isinstance(payload.get("data"), dict) else None
-    )
-    object_id = obj.get("id") if isinstance(obj, dict) else None
-    if not all(isinstance(v, str) and v for v in (event_id, event_type, object_id)):
-        raise MalformedEvent("The event lacks an id, a type or an object.")
+    event_id, event_type = payload["id"], payload["type"]
+    object_id = payload["data"]["object"]["id"]
     if StripeEvent.objects.filter(event_id=event_id).exists():
         return Result(None, Outcome.ALREADY_PROCESSED)
     result = Result(None, Outcome.IGNORED)
