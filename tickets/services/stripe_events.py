@@ -17,9 +17,9 @@ logger = logging.getLogger(__name__)
 Status = Order.Status
 
 
-# Stripe's ids (evt_..., cs_..., ch_...) and event types (checkout.session.completed).
+# Stripe's ids (evt_..., cs_..., ch_...) and event types (checkout.session.completed, ping).
 STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
-EVENT_TYPE = re.compile(r"[a-z_]+(\.[a-z_]+)+")
+EVENT_TYPE = re.compile(r"[a-z_]+(\.[a-z_]+)*")
 # Stripe's events nest a few levels; far deeper is an attack on the parser, not an event.
 MAX_DEPTH = 32
 
