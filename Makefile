@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Django in development: links in e-mails, QR codes, calendars and Stripe's return links follow
+# HOST and PORT (settings.py derives SITE_URL from them unless SITE_URL is given).
+DEV_ENV = DEBUG=1 HOST=$(HOST) PORT=$(PORT)
 
 .PHONY: run test e2e bench lint format venv demo checkers
 
@@ -16,17 +19,36 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 demo: venv
-	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py ensure_roles
-	DEBUG=1 $(PY) manage.py load_demo
-	DEBUG=1 $(PY) manage.py ensure_organiser
-	DEBUG=1 $(PY) manage.py ensure_demo_speaker
+	$(DEV_ENV) $(PY) manage.py migrate --noinput
+	$(DEV_ENV) $(PY) manage.py ensure_roles
+	$(DEV_ENV) $(PY) manage.py load_demo
+	$(DEV_ENV) $(PY) manage.py ensure_organiser
+	$(DEV_ENV) $(PY) manage.py ensure_demo_speaker
 
+# Without real Stripe keys, card payment goes to a local stand-in for Stripe on the next port:
+# its payment page says that no money moves, and paying sends the signed webhook as Stripe does.
+STRIPE_STANDIN_PORT ?= $(shell expr $(PORT) + 1)
+ifeq ($(STRIPE_SECRET_KEY),)
+STANDIN_ENV = STRIPE_SECRET_KEY=sk_test_standin STRIPE_WEBHOOK_SECRET=whsec_standin \
+	STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_STANDIN_PORT)
+STANDIN_START = $(DEV_ENV) $(STANDIN_ENV) $(PY) manage.py run_stripe_standin --stop-with-parent & \
+	standin=$$!;
+endif
+
+# The task worker (e-mail, periodic jobs) and the Stripe stand-in run beside the web server
+# and stop with it.
 run: demo
-	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	@trap 'kill $$worker $$standin 2>/dev/null; wait $$worker $$standin 2>/dev/null' EXIT; \
+	$(STANDIN_START) \
+	$(DEV_ENV) $(STANDIN_ENV) $(PY) manage.py run_worker --stop-with-parent & worker=$$!; \
+	$(DEV_ENV) $(STANDIN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Tests run on every core (pytest-xdist): the suite takes half the time on two cores, which keeps
+# CI's two runs (SQLite, then PostgreSQL) within its time limit. PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= auto
 
 test: venv checkers
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 e2e: venv checkers
 	$(PY) -m pytest -m browser $(PYTEST_ARGS)

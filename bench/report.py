@@ -1,5 +1,7 @@
 """Judge a bench run against its targets (issues 8 and 17) and write it as Markdown tables."""
 
+from bench import storms
+
 CACHED_RATIO = 0.5  # of the bare view's requests per second, every cached page
 STATIC_RATIO = 0.7  # of whitenoise serving the same bytes, the large pages and exports
 ONE_CHANGE_MS = 40  # first request after a change to one talk, the long pages and exports
@@ -73,6 +75,8 @@ def failures(run):
             problems.append(f"only {rush['seats_sold']} of {rush['seats']} seats sold")
         if rush["status_500"]:
             problems.append(f"{rush['status_500']} buyers got status 500")
+    if run.get("storms"):
+        problems += storms.failures(run["storms"])
     for page in run["pages"]:
         if page["status"] != 200 or page["non_2xx"] or page["uncached_errors"]:
             problems.append(
@@ -111,6 +115,8 @@ def markdown(run):
     lines += ["", f"Worker peak memory (VmHWM): {workers} (resident after start: {started}).", ""]
     if run.get("rush"):
         lines += rush_tables(run["rush"])
+    if run.get("storms"):
+        lines += storms.tables(run["storms"])
     lines += ["| target | measured | met |", "| --- | --- | --- |"]
     for target in run["targets"]:
         lines.append(
@@ -175,6 +181,20 @@ def rush_tables(rush):
         f"| whole rush, s | {rush['wall_seconds']} |",
         "",
     ]
+    invoice = rush.get("by_invoice")
+    if invoice:
+        lines += [
+            f"| by invoice, e-mail on a mail server taking {invoice['smtp_seconds_per_message']} s "
+            "a message | value |",
+            "| --- | ---: |",
+            f"| buyers / sent to their order page | {invoice['buyers']} / "
+            f"{invoice['sent_to_payment']} |",
+            f"| time to the order page, median / p99 ms | {invoice['to_payment_median_ms']} / "
+            f"{invoice['to_payment_p99_ms']} |",
+            f"| e-mails delivered by then (the worker sends them) | "
+            f"{invoice['emails_delivered_by_then']} |",
+            "",
+        ]
     parts = rush.get("where_time_goes")
     if parts:
         lines += [

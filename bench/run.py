@@ -3,7 +3,8 @@
 For each data size: a fresh PostgreSQL database, migrations, generated data, a flushed Redis
 database for the cache; then gunicorn (2 workers on 127.0.0.1) serving first a bare Django view
 and then the site with production settings. Results go to bench/results/ (JSON and Markdown)
-and the table is printed. Exits 1 when the rush oversells or sells short, or any request fails.
+and the table is printed. Exits 1 when the rush oversells or sells short, or any request fails,
+or a storm (bench/storms.py) oversells or its money does not balance to the cent.
 See bench/README.md for the settings (environment variables) and what each number means.
 """
 
@@ -31,6 +32,7 @@ from bench.loadgen import (  # noqa: E402
     timed_get,
 )
 from bench.rush import read_records, run_rush, where_time_goes  # noqa: E402
+from bench.storms import run_storms  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
@@ -41,6 +43,12 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 UNCACHED_REPEATS = int(os.environ.get("BENCH_UNCACHED_REPEATS", "20"))
 BUYERS = int(os.environ.get("BENCH_BUYERS", "1000"))
 SEATS = int(os.environ.get("BENCH_SEATS", "250"))
+# Buyers paying by invoice, each e-mailed the invoice when the order is placed, while the
+# mail server takes SMTP_DELAY seconds per message (a slow or distant relay).
+MAIL_BUYERS = int(os.environ.get("BENCH_MAIL_BUYERS", "100"))
+SMTP_DELAY = float(os.environ.get("BENCH_SMTP_DELAY", "2"))
+STORM_SEATS = int(os.environ.get("BENCH_STORM_SEATS", "50"))
+STORM_NEWCOMERS = int(os.environ.get("BENCH_STORM_NEWCOMERS", "100"))
 # Copies of the large pages and exports that whitenoise serves as static files, for comparison.
 STATIC_COPIES = ROOT / "staticfiles" / "bench-copies"
 STATIC_NAMES = {
@@ -96,6 +104,7 @@ def site_environment(standin):
         STRIPE_SECRET_KEY=standin.api_key,
         STRIPE_WEBHOOK_SECRET=standin.webhook_secret,
         STRIPE_API_BASE=standin.url,
+        STRIPE_STANDIN_FOR_BENCH="1",
         STRIPE_MAX_NETWORK_RETRIES="0",
     )
 
@@ -278,13 +287,86 @@ def ticket_rush(servers, standin, records):
     return summary
 
 
-def rush_servers(env, log_dir):
-    """Return two app servers for the rush (bench/rush_wsgi.py) and their records' folder."""
+def mail_rush(servers, smtp):
+    """Send MAIL_BUYERS buyers paying by invoice at once; time to their order page.
+
+    Each order is e-mailed with its invoice while the mail server takes SMTP_DELAY seconds a
+    message: the e-mail is a task for the worker, so the buyer must not wait for it.
+    """
+    from tickets.models import TicketType
+    from workshop.models import Workshop
+
+    workshop = Workshop.objects.current()
+    invoice_type = TicketType.objects.create(
+        workshop=workshop,
+        name="Rush by invoice",
+        price=Decimal("25.00"),
+        capacity=MAIL_BUYERS,
+        max_per_order=1,
+        invoice_allowed=True,
+        sale_ends_at=workshop.starts_at,
+        position=100,
+    )
+    received_before = len(smtp.handler.received)
+    summary = run_rush(
+        [server.url for server in servers],
+        invoice_type.id,
+        buyers=MAIL_BUYERS,
+        payment_prefix="/orders/",
+        method="invoice",
+    )
+    summary.pop("outcomes")
+    summary["smtp_seconds_per_message"] = SMTP_DELAY
+    summary["emails_delivered_by_then"] = len(smtp.handler.received) - received_before
+    return summary
+
+
+def slow_smtp_server():
+    """Return a started SMTP server (aiosmtpd) that takes SMTP_DELAY seconds per message."""
+    from tests.smtp import SMTPServer
+
+    server = SMTPServer()
+    server.handler.delay = SMTP_DELAY
+    return server.start()
+
+
+def task_worker(env, log_dir):
+    """Start ``manage.py run_worker``: it renders and sends the rush's e-mails."""
+    log = (log_dir / "worker.log").open("wb")
+    command = [sys.executable, "manage.py", "run_worker", "--no-startup-delay"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def ticket_storms(servers, standin):
+    """Run the late-payment and refund storms (bench/storms.py) on the rush's servers."""
+    from workshop.models import Workshop
+
+    return run_storms(
+        base_urls=[server.url for server in servers],
+        standin=standin,
+        workshop=Workshop.objects.current(),
+        seats=STORM_SEATS,
+        newcomers=STORM_NEWCOMERS,
+    )
+
+
+def rush_servers(env, log_dir, smtp):
+    """Return two app servers for the rush (bench/rush_wsgi.py) and their records' folder.
+
+    Their e-mail goes to ``smtp`` through the task queue, as in production.
+    """
     records = RESULTS / "rush-records"
     records.mkdir(parents=True, exist_ok=True)
     for old in records.glob("*.jsonl"):
         old.unlink()
-    rush_env = {**env, "BENCH_RUSH_RECORDS": str(records)}
+    rush_env = {
+        **env,
+        "BENCH_RUSH_RECORDS": str(records),
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp.port),
+        "EMAIL_USE_TLS": "0",
+    }
     servers = [
         Gunicorn("bench.rush_wsgi:application", rush_env, log_dir / f"gunicorn-rush-{n}.log")
         for n in (1, 2)
@@ -326,14 +408,21 @@ def run_size(size, env, standin, log_dir):
     finally:
         server.stop()
         bare_server.stop()
-    servers, records = rush_servers(env, log_dir)
+    smtp = slow_smtp_server()
+    servers, records = rush_servers(env, log_dir, smtp)
+    worker = task_worker(servers[0].env, log_dir)
     try:
         for rush_server in servers:
             rush_server.start()
         rush = ticket_rush(servers, standin, records)
+        rush["by_invoice"] = mail_rush(servers, smtp)
+        storms = ticket_storms(servers, standin)
     finally:
+        worker.terminate()
+        worker.wait(timeout=60)
         for rush_server in servers:
             rush_server.stop()
+        smtp.stop()
     run = {
         "size": size,
         "data": ", ".join(f"{value} {key}" for key, value in SIZES[size].items()),
@@ -345,6 +434,7 @@ def run_size(size, env, standin, log_dir):
         "bare": bare,
         "pages": pages,
         "rush": rush,
+        "storms": storms,
         "memory": memory,
         "memory_at_start": memory_at_start,
     }
@@ -376,7 +466,7 @@ def write_results(results):
 
 
 def main():
-    from tests.stripe_standin import StripeStandIn
+    from tickets.stripe_standin import StripeStandIn
 
     chosen = sizes()
     log_dir = RESULTS / "logs"

@@ -48,21 +48,22 @@ def cookies_from(headers):
     return {name: morsel.value for name, morsel in jar.items()}
 
 
-def checkout_form(ticket_type_id, number, token):
+def checkout_form(ticket_type_id, number, token, method="stripe"):
     email = f"rush{number}@example.org"
-    return {
+    invoice = {"invoice_details": f"Rush buyer {number}\nMain Street 1\n10115 Berlin"}
+    return (invoice if method == "invoice" else {}) | {
         "csrfmiddlewaretoken": token,
         f"qty_{ticket_type_id}": "1",
         "buyer_name": f"Rush buyer {number}",
         "buyer_email": email,
         "attendee_1_name": f"Rush buyer {number}",
         "attendee_1_email": email,
-        "payment_method": "stripe",
+        "payment_method": method,
         "accept_code_of_conduct": "on",
     }
 
 
-def buy(base_url, ticket_type_id, number, start):
+def buy(base_url, ticket_type_id, number, start, method="stripe"):
     """Open the checkout form (CSRF cookie and token), post it; time until the redirect."""
     host, port, _ = split_url(base_url)
     path = f"/tickets/checkout/?qty_{ticket_type_id}=1"
@@ -81,7 +82,7 @@ def buy(base_url, ticket_type_id, number, start):
             port,
             "POST",
             "/tickets/checkout/",
-            body=urlencode(checkout_form(ticket_type_id, number, match[1])),
+            body=urlencode(checkout_form(ticket_type_id, number, match[1], method)),
             headers={
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Cookie": cookie,
@@ -94,14 +95,18 @@ def buy(base_url, ticket_type_id, number, start):
     return Outcome(status, headers.get("Location", ""), time.perf_counter() - began)
 
 
-def run_rush(base_urls, ticket_type_id, *, buyers, payment_prefix):
-    """Send ``buyers`` buyers at once, in turn to each server; return outcomes and wall time."""
+def run_rush(base_urls, ticket_type_id, *, buyers, payment_prefix, method="stripe"):
+    """Send ``buyers`` buyers at once, in turn to each server; return outcomes and wall time.
+
+    ``method`` "invoice" buys by invoice: the order is placed with its invoice and its e-mail
+    (the PDF invoice attached) and the buyer lands on the order page, which says how to pay.
+    """
     outcomes = [None] * buyers
     start = threading.Barrier(buyers)
 
     def one(number):
         base_url = base_urls[number % len(base_urls)]
-        outcomes[number] = buy(base_url, ticket_type_id, number, start)
+        outcomes[number] = buy(base_url, ticket_type_id, number, start, method)
 
     threads = [threading.Thread(target=one, args=(n,)) for n in range(buyers)]
     began = time.perf_counter()

@@ -2,19 +2,31 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models.functions import TruncDate
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
 
 from schedule import csv_exports, services
-from schedule.models import Room, Slot, Talk, TalkLink, speaker_clashes
+from schedule.forms import BaseTalkLinkFormSet
+from schedule.models import Room, Slot, Talk, TalkLink
+from workshop.admin_labels import BlankNamedValuesFilter
 from workshop.models import Workshop
 from workshop.spreadsheets import SpreadsheetExportMixin, export_selected_csv
 
 
 class SlotForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "end" in self.fields:
+            self.fields["end"].required = False
+            self.fields[
+                "end"
+            ].help_text = (
+                "Blank for a proposed talk: it lasts as long as its type (talk, poster...)."
+            )
+
     def clean(self):
         cleaned_data = super().clean()
         workshop = cleaned_data.get("workshop")
@@ -22,18 +34,68 @@ class SlotForm(forms.ModelForm):
             # The admin saves inside one transaction; locking before the model's checks run
             # keeps two organisers from placing clashing slots at the same moment.
             services.lock_schedule(workshop.pk)
+        if "end" in self.fields and not cleaned_data.get("end") and "end" not in self.errors:
+            self.end_from_proposal(cleaned_data)
         return cleaned_data
+
+    def end_from_proposal(self, cleaned_data):
+        """Set a blank end from the duration of the talk's type in the call, or ask for it."""
+        start, talk = cleaned_data.get("start"), cleaned_data.get("talk")
+        length = services.proposed_length(talk) if talk and talk.pk else None
+        if start and length:
+            cleaned_data["end"] = start + length
+        elif start:
+            self.add_error("end", "Give the end, or place a proposed talk to take its length.")
+
+
+class TalkSlotForm(SlotForm):
+    """The talk's place in the schedule, edited on the talk's page."""
+
+    def add_error(self, field, error):
+        # Here the slot's talk is the page's own talk, a hidden field: its errors (a speaker
+        # elsewhere at that time) go on the row, above the times and beside the speakers
+        # that cause them, where the organiser sees them.
+        if field is None and getattr(error, "error_dict", {}).get("talk"):
+            errors = dict(error.error_dict)
+            errors[NON_FIELD_ERRORS] = errors.get(NON_FIELD_ERRORS, []) + errors.pop("talk")
+            error = ValidationError(errors)
+        super().add_error(field, error)
 
 
 class TalkForm(forms.ModelForm):
+    # Set by TalkAdmin.get_form: whether the page also validates the talk's slot (the inline).
+    slot_on_page = False
+
     def clean_speakers(self):
         speakers = self.cleaned_data["speakers"]
+        # The slot on the page is checked with the speakers being saved, at its new time.
+        self.instance.pending_speakers = list(speakers)
         slot = self.instance.scheduled_slot if self.instance.pk else None
-        if slot and speakers:
-            clashes = speaker_clashes(slot, list(speakers))
+        if slot and speakers and not self.slot_on_page:
+            clashes = services.check_speakers(slot=slot, speakers=speakers)
             if clashes:
                 raise forms.ValidationError(clashes)
         return speakers
+
+
+def warn_if_unavailable(modeladmin, request, slots):
+    """Tell the organiser of each slot placed where its talk's authors cannot present.
+
+    A warning, not a refusal: the authors may have agreed to another time since.
+    """
+    for slot in slots:
+        if slot.talk_id and (message := services.availability_problem(slot)):
+            modeladmin.message_user(request, message, messages.WARNING)
+
+
+class SlotsWarnedMixin:
+    """Warn about the availability of the slots an inline saved."""
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is Slot:
+            saved = formset.new_objects + [slot for slot, _fields in formset.changed_objects]
+            warn_if_unavailable(self, request, saved)
 
 
 class CurrentWorkshopMixin:
@@ -62,12 +124,14 @@ class ScheduledFilter(admin.SimpleListFilter):
 
 class TalkLinkInline(admin.TabularInline):
     model = TalkLink
+    formset = BaseTalkLinkFormSet
     extra = 1
+    max_num = TalkLink.MAX_PER_TALK
 
 
 class SlotOfTalkInline(CurrentWorkshopMixin, admin.TabularInline):
     model = Slot
-    form = SlotForm
+    form = TalkSlotForm
     fields = ["workshop", "start", "end", "room"]
     extra = 0
     max_num = 1
@@ -76,10 +140,10 @@ class SlotOfTalkInline(CurrentWorkshopMixin, admin.TabularInline):
 
 
 @admin.register(Talk)
-class TalkAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
+class TalkAdmin(SlotsWarnedMixin, SpreadsheetExportMixin, admin.ModelAdmin):
     form = TalkForm
     list_display = ["title", "kind", "track", "speaker_names", "when", "published"]
-    list_filter = ["kind", "published", ScheduledFilter, "track", "level"]
+    list_filter = ["kind", "published", ScheduledFilter, ("track", BlankNamedValuesFilter), "level"]
     list_editable = ["published"]
     search_fields = ["title", "slug", "abstract", "speakers__name"]
     prepopulated_fields = {"slug": ["title"]}
@@ -89,13 +153,23 @@ class TalkAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
     actions = [export_selected_csv]
     export_table = csv_exports.TALKS
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        inlines = self.get_inline_instances(request, obj)
+        form.slot_on_page = any(isinstance(inline, SlotOfTalkInline) for inline in inlines)
+        return form
+
     def get_queryset(self, request):
-        return (
+        talks = (
             super()
             .get_queryset(request)
             .select_related("slot__room", "slot__workshop")
             .prefetch_related("speakers")
         )
+        if not request.user.has_perm("schedule.view_proposal"):
+            # A reviewer would otherwise read the authors of every proposal here.
+            talks = talks.open_to_speaker_edits()
+        return talks
 
     @admin.display(description="speakers")
     def speaker_names(self, talk):
@@ -119,8 +193,8 @@ class SlotInline(CurrentWorkshopMixin, admin.TabularInline):
 
 
 @admin.register(Room)
-class RoomAdmin(admin.ModelAdmin):
-    list_display = ["name", "position", "stream_url"]
+class RoomAdmin(SlotsWarnedMixin, admin.ModelAdmin):
+    list_display = ["name", "position", "stream_url", "stream_for_ticket_holders"]
     list_editable = ["position"]
     search_fields = ["name"]
     inlines = [SlotInline]
@@ -167,6 +241,10 @@ class SlotAdmin(CurrentWorkshopMixin, admin.ModelAdmin):
     @admin.display(description="time", ordering="start")
     def when(self, slot):
         return slot.describe_time()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        warn_if_unavailable(self, request, [obj])
 
     @admin.display(description="title")
     def display_title(self, slot):
@@ -231,3 +309,6 @@ class SlotAdmin(CurrentWorkshopMixin, admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "check_url": reverse("admin:schedule_slot_check")}
         return super().changelist_view(request, extra_context)
+
+
+from schedule import call_admin  # noqa: E402, F401

@@ -1,13 +1,17 @@
 """Demo programme: fictional talks on the workshop's themes across two online stages.
 
-``load(workshop)`` is idempotent. Speakers are looked up by slug; the speakers app's demo
-runs first and owns them, so a missing one is created with minimal fictional details and
-an existing one is never changed here.
+``load(workshop)`` creates what is missing and never changes a row that exists, so a talk's
+abstract edited on the demo site survives the next `make run`. Speakers are looked up by
+slug; the speakers app's demo runs first and owns them, so a missing one is created with
+minimal fictional details. The slots are placed only in an empty schedule: a demo slot put
+back among slots an organiser moved could clash with them.
 """
 
 import datetime as dt
 
-from schedule.models import Room, Slot, Talk
+from django.utils import timezone
+
+from schedule.models import Call, Question, Room, Slot, SubmissionType, Talk, Track
 from speakers.models import Speaker
 
 ROOMS = [
@@ -107,11 +111,11 @@ def at(workshop, hour, minute):
 
 
 def load(workshop):
-    """Create or reset the demo rooms, talks and slots of ``workshop``."""
+    """Create the demo rooms and talks that are missing, and the slots in an empty schedule."""
     main, hands_on = [
-        _upsert(
-            Room, {"name": name}, {"position": position, "stream_url": url, "description": text}
-        )
+        Room.objects.get_or_create(
+            name=name, defaults={"position": position, "stream_url": url, "description": text}
+        )[0]
         for name, position, url, text in ROOMS
     ]
     talks = {}
@@ -146,34 +150,80 @@ def load(workshop):
         (16, 45, 17, 15, hands_on, "reproduction-from-notebook-to-release-hands-on", False),
         (17, 15, 18, 0, None, "Closing discussion with all speakers", False),
     ]
+    load_call(workshop)
+    if Slot.objects.filter(workshop=workshop).exists():
+        return
     for start_h, start_m, end_h, end_m, room, what, is_break in plan:
         talk = talks.get(what)
-        _upsert(
-            Slot,
-            {"workshop": workshop, "start": at(workshop, start_h, start_m), "room": room},
-            {
-                "end": at(workshop, end_h, end_m),
-                "talk": talk,
-                "title": "" if talk else what,
-                "is_break": is_break,
-            },
+        Slot.objects.create(
+            workshop=workshop,
+            start=at(workshop, start_h, start_m),
+            end=at(workshop, end_h, end_m),
+            room=room,
+            talk=talk,
+            title="" if talk else what,
+            is_break=is_break,
+        )
+
+
+CALL_INTRO = """We invite contributions on machine learning as scientists use it: how to
+evaluate, explain, test and reproduce it. Talks are streamed on the main stage; posters are
+shown in the hands-on sessions. Everyone gets a review by two members of the programme
+committee."""
+SUBMISSION_TYPES = [
+    ("Talk", Talk.Kind.TALK, 30, "A talk with time for questions."),
+    ("Lightning talk", Talk.Kind.LIGHTNING, 5, "Five minutes, one idea."),
+    ("Poster", Talk.Kind.POSTER, 60, "Shown and discussed in a hands-on session."),
+]
+CALL_TRACKS = ["Metrics", "Evaluation", "Explanation", "Pipelines", "Testing", "Reproduction"]
+CALL_QUESTIONS = [
+    ("Can you present live during the workshop's hours?", Question.Kind.YES_NO, "", True),
+    (
+        "Who is your talk for?",
+        Question.Kind.CHOICE,
+        "Researchers new to machine learning\nPractitioners\nEveryone",
+        False,
+    ),
+]
+
+
+def load_call(workshop):
+    """Open a call for proposals that closes two weeks before the workshop, if it has none."""
+    if Call.objects.filter(workshop=workshop).exists():
+        return
+    closes_at = workshop.starts_at - dt.timedelta(days=14)
+    opens_at = min(timezone.now() - dt.timedelta(days=14), closes_at - dt.timedelta(days=1))
+    call = Call.objects.create(
+        workshop=workshop, opens_at=opens_at, closes_at=closes_at, intro=CALL_INTRO
+    )
+    for position, (name, kind, minutes, description) in enumerate(SUBMISSION_TYPES):
+        SubmissionType.objects.create(
+            call=call,
+            name=name,
+            kind=kind,
+            duration=minutes,
+            description=description,
+            position=position,
+        )
+    for position, name in enumerate(CALL_TRACKS):
+        Track.objects.create(call=call, name=name, position=position)
+    for position, (text, kind, options, required) in enumerate(CALL_QUESTIONS):
+        Question.objects.create(
+            call=call, text=text, kind=kind, options=options, required=required, position=position
         )
 
 
 def _talk(slug, title, kind, track, speaker_slug, abstract):
-    talk = _upsert(
-        Talk,
-        {"slug": slug},
-        {
-            "title": title,
-            "kind": kind,
-            "track": track,
-            "abstract": abstract,
-            "language": "en",
-            "published": True,
-        },
-    )
-    if speaker_slug:
+    values = {
+        "title": title,
+        "kind": kind,
+        "track": track,
+        "abstract": abstract,
+        "language": "en",
+        "published": True,
+    }
+    talk, created = Talk.objects.get_or_create(slug=slug, defaults=values)
+    if created and speaker_slug:
         talk.speakers.set([_speaker(speaker_slug)])
     return talk
 
@@ -190,19 +240,3 @@ def _speaker(slug):
         },
     )
     return speaker
-
-
-def _upsert(model, lookup, values):
-    """Create the row or reset its demo values, saving only when something differs.
-
-    Saving unchanged rows would bump ``updated_at`` and with it the exports' ETags.
-    """
-    row = model.objects.filter(**lookup).first() or model(**lookup)
-    changed = row.pk is None
-    for field, value in values.items():
-        if getattr(row, field) != value:
-            setattr(row, field, value)
-            changed = True
-    if changed:
-        row.save()
-    return row

@@ -85,6 +85,11 @@ def zone_label(zone, when):
     return f"{zone.key} (UTC{sign}{minutes // 60:02d}:{minutes % 60:02d})"
 
 
+def next_change(slots, now):
+    """Return when what is on changes next (a slot starts or ends after ``now``), or None."""
+    return min((t for slot in slots for t in (slot.start, slot.end) if t > now), default=None)
+
+
 @dataclasses.dataclass
 class Cell:
     slot: object = None
@@ -96,6 +101,11 @@ class Cell:
 class Row:
     start: dt.datetime
     cells: list
+    # Set by schedule.fragments.fill_slot_cells: the row's start as a <time>, and its cells in
+    # the grid and in the list by time, joined once in Python rather than looped in the template.
+    time_html: str = ""
+    cells_html: str = ""
+    items_html: str = ""
 
 
 @dataclasses.dataclass

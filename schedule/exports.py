@@ -20,7 +20,7 @@ from django.utils.text import slugify
 from lxml import etree
 
 from schedule.models import GUID_NAMESPACE, Room, Slot, Talk, TalkLink
-from workshop.fragments import code_version, fragments, row
+from workshop.fragments import code_version, fragments, row, version_text
 
 GENERATOR = {"name": "workshop-site", "version": "1.0"}
 TIMESLOT = "00:05"
@@ -32,6 +32,7 @@ EVENT_TYPES = {
     "panel": "discussion",
     "interactive": "hands-on",
     "lightning": "lightning",
+    "poster": "poster",
 }
 # Plain slots get ids far above any talk's so the two never collide.
 PLAIN_SLOT_ID_BASE = 1_000_000_000
@@ -68,7 +69,7 @@ def load_programme(workshop):
     for talk_id, *version in (
         Talk.speakers.through.objects.filter(**in_programme, speaker__published=True)
         .order_by("speaker__name", "speaker_id")
-        .values_list("talk_id", "speaker_id", "speaker__updated_at")
+        .values_list("talk_id", "speaker_id", version_text("speaker__updated_at"))
     ):
         speakers.setdefault(talk_id, []).append(tuple(version))
     for link in TalkLink.objects.filter(**in_programme).values_list(*LINK_VALUES):
@@ -92,7 +93,7 @@ def is_outline(slot):
 def versions_of(slot):
     """Return what tells the slot's talk, speakers and links apart: versions, or their rows."""
     if is_outline(slot):
-        return (slot.talk_version, slot.speaker_versions, slot.link_rows)
+        return (slot.slot_version, slot.talk_version, slot.speaker_versions, slot.link_rows)
     if not slot.talk_id:
         return (None, (), ())
     talk = slot.talk
@@ -240,13 +241,13 @@ def speaker_guid(speaker, workshop):
 # iCalendar -----------------------------------------------------------------------------
 
 
-def build_ics(workshop, slots):
-    """Return an RFC 5545 calendar of the slots (bytes)."""
+def build_ics(workshop, slots, *, name=None):
+    """Return an RFC 5545 calendar of the slots (bytes), named ``name`` or the workshop's title."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", f"-//{site_host()}//{GENERATOR['name']} {GENERATOR['version']}//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", workshop.title)
+    calendar.add("x-wr-calname", name or workshop.title)
     calendar.add("x-wr-timezone", workshop.time_zone)
     events = pieces("ics-event", entries(slots, workshop), lambda e: _ics_event(e).to_ical())
     first = workshop.starts_at.date() - dt.timedelta(days=366)
@@ -280,8 +281,8 @@ def _ics_event(entry):
     description = [entry.talk.abstract] if entry.talk and entry.talk.abstract else []
     if entry.speakers:
         description.append("Speakers: " + ", ".join(s.name for s in entry.speakers))
-    if entry.slot.room and entry.slot.room.stream_url:
-        description.append(f"Stream: {entry.slot.room.stream_url}")
+    if entry.slot.room and entry.slot.room.public_stream_url:
+        description.append(f"Stream: {entry.slot.room.public_stream_url}")
     description.append(entry.url)
     event.add("description", "\n\n".join(description))
     if entry.talk:
@@ -429,11 +430,25 @@ def _xml_event(entry):
 
 
 def _version(slots):
-    stamps = [slot.updated_at for slot in slots] + [
+    """Return when the slots (in outline) or their talks last changed, as the exports say it."""
+    versions = [slot.slot_version for slot in slots] + [
         slot.talk_version for slot in slots if slot.talk_id
     ]
-    latest = max(stamps) if stamps else None
-    return latest.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if latest else "empty"
+    latest = latest_version(versions)
+    return latest.strftime("%Y-%m-%d %H:%M:%S UTC") if latest else "empty"
+
+
+def latest_version(versions):
+    """Return the latest of ``versions`` (``version_text``: one database's texts) in UTC, or None.
+
+    PostgreSQL writes "2026-12-03 13:36:21.3245+00" (fraction without trailing zeros, none when
+    zero), SQLite "2026-12-03 13:36:21.324500" in UTC: as texts of one database they sort as
+    their times do, so that only the latest is parsed.
+    """
+    if not versions:
+        return None
+    latest = dt.datetime.fromisoformat(max(versions))
+    return latest.replace(tzinfo=dt.UTC) if latest.tzinfo is None else latest.astimezone(dt.UTC)
 
 
 def build_json(workshop, slots, rooms):
@@ -507,8 +522,8 @@ def _json_room(room, workshop):
     slug = slugify(room.name).strip("-_")
     if slug:
         data["slug"] = slug
-    if room.stream_url:
-        data["url"] = room.stream_url
+    if room.public_stream_url:
+        data["url"] = room.public_stream_url
     if room.description:
         data["description"] = room.description
     return data

@@ -8,7 +8,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from schedule.models import Slot, Talk, slot_errors
+from schedule.models import (
+    Proposal,
+    Slot,
+    Talk,
+    TalkLink,
+    slot_errors,
+    speaker_clashes,
+    too_many_links_error,
+)
+from schedule.proposals import describe_availability
 from workshop.cache import bump_content_version
 from workshop.models import Workshop
 
@@ -32,10 +41,29 @@ def save_slot(*, slot):
 
 
 @transaction.atomic
+def check_speakers(*, slot, speakers):
+    """Return a message per slot where one of ``speakers`` speaks at the time of ``slot``.
+
+    Call it in the transaction that saves the speakers: the schedule lock, held until that
+    transaction ends, keeps another organiser from placing a clashing slot meanwhile.
+    """
+    lock_schedule(slot.workshop_id)
+    return speaker_clashes(slot, list(speakers))
+
+
+@transaction.atomic
 def save_speaker_edit(*, form, links, user):
-    """Save a speaker's changes to their talk and its links, and log them for the organisers."""
+    """Save a speaker's changes to their talk and its links, and log them for the organisers.
+
+    Raise ValidationError, keeping nothing, when the talk would end with too many links.
+    """
+    # The formset counted the links before this lock; two saves at once (two tabs, two
+    # speakers) each within the cap alone are counted together here.
+    list(Talk.objects.select_for_update().filter(pk=form.instance.pk).values_list("pk"))
     talk = form.save()
     links.save()
+    if (count := talk.links.count()) > TalkLink.MAX_PER_TALK:
+        raise too_many_links_error(count)
     changed = [str(form.fields[name].label) for name in form.changed_data]
     if links.has_changed():
         changed.append("Links")
@@ -115,6 +143,7 @@ class Problem:
         "unscheduled": "Published talk not scheduled",
         "no_bio": "Speaker without a bio",
         "gap": "Gap in the programme",
+        "unavailable": "Outside the authors' availability",
     }
 
     @property
@@ -127,15 +156,38 @@ def find_schedule_problems(workshop):
     slots = list(
         Slot.objects.filter(workshop=workshop)
         .select_related("talk", "room", "workshop")
-        .prefetch_related("talk__speakers")
+        .prefetch_related("talk__speakers", "talk__proposal__availabilities")
         .order_by("start", "end", "id")
     )
     problems = []
     problems += _slot_problems(workshop, slots)
+    problems += [
+        Problem("unavailable", message, slot=slot)
+        for slot in slots
+        if (message := availability_problem(slot))
+    ]
     problems += _clash_problems(slots)
     problems += _talk_problems(slots)
     problems += _gap_problems(slots)
     return problems
+
+
+def proposed_length(talk):
+    """Return how long ``talk`` lasts as its type in the call says, or None if not proposed."""
+    proposal = Proposal.objects.filter(talk=talk).select_related("submission_type").first()
+    if proposal is None:
+        return None
+    return dt.timedelta(minutes=proposal.submission_type.duration)
+
+
+def availability_problem(slot):
+    """Return why ``slot`` is outside the times its talk's authors can present, or None."""
+    proposal = getattr(slot.talk, "proposal", None) if slot.talk_id else None
+    times = list(proposal.availabilities.all()) if proposal else []
+    if not times or any(time.holds(slot.start, slot.end) for time in times):
+        return None
+    can = describe_availability(times, slot.workshop.tzinfo)
+    return f"“{slot}” is outside the times its authors can present: {can}."
 
 
 def _slot_problems(workshop, slots):

@@ -1,8 +1,8 @@
 """Demo speakers: fictional people on the workshop's themes.
 
-``load(workshop)`` is idempotent: it creates missing speakers and resets the demo fields it
-owns, saving only when something differs, so running it twice changes nothing. It never
-touches the ``user`` link; ``manage.py ensure_demo_speaker`` makes the demo account.
+``load(workshop)`` creates the speakers that are missing and never changes one that exists,
+so a bio edited on the demo site survives the next `make run`. It never touches the ``user``
+link; ``manage.py ensure_demo_speaker`` makes the demo account.
 """
 
 from speakers.models import Speaker
@@ -91,18 +91,10 @@ DEFAULTS = {
 
 
 def load(workshop):
-    """Create or reset the demo speakers; return them by slug."""
+    """Create the demo speakers that are missing; return them all by slug."""
     speakers = {}
     for entry in SPEAKERS:
         values = {**DEFAULTS, **entry}
         slug = values.pop("slug")
-        speaker = Speaker.objects.filter(slug=slug).first() or Speaker(slug=slug)
-        changed = speaker.pk is None
-        for field, value in values.items():
-            if getattr(speaker, field) != value:
-                setattr(speaker, field, value)
-                changed = True
-        if changed:
-            speaker.save()
-        speakers[slug] = speaker
+        speakers[slug], _created = Speaker.objects.get_or_create(slug=slug, defaults=values)
     return speakers

@@ -27,6 +27,7 @@ class SpeakerPhotoFormMixin:
         if isinstance(photo, UploadedFile):
             name = slugify(self.cleaned_data.get("name") or self.instance.name) or "speaker"
             processed = photos.process_photo(photo, name=name)
+            self.processed_photo = processed
             # Not a field of the form, so saving the form leaves it as set here.
             self.instance.thumbnail = processed.thumbnail
             return processed.photo
@@ -84,7 +85,24 @@ class SpeakerAdminForm(SpeakerPhotoFormMixin, SpeakerIdentifiersFormMixin, forms
 
 
 class SpeakerProfileForm(SpeakerPhotoFormMixin, SpeakerIdentifiersFormMixin, forms.ModelForm):
-    """The fields a speaker edits on "My speaker profile"."""
+    """The fields a speaker edits on "My speaker profile".
+
+    A photo chosen before a preview comes back from the preview page in the hidden
+    ``kept_photo`` field (speakers/photos.py ``keep``): saving then stores it, unless another
+    photo is chosen or the photo is cleared.
+    """
+
+    processed_photo = None
+
+    def clean_photo(self):
+        photo = self.cleaned_data.get("photo")
+        carried = self.data.get("kept_photo", "")
+        if carried and photo is not False and not isinstance(photo, UploadedFile):
+            processed = photos.kept(carried, speaker=self.instance)
+            self.processed_photo = processed
+            self.instance.thumbnail = processed.thumbnail
+            return processed.photo
+        return super().clean_photo()
 
     class Meta:
         model = Speaker
@@ -95,3 +113,22 @@ class SpeakerProfileForm(SpeakerPhotoFormMixin, SpeakerIdentifiersFormMixin, for
             "short_bio": forms.Textarea(attrs={"rows": 3}),
             "bio": forms.Textarea(attrs={"rows": 10}),
         }
+
+
+class FirstProfileForm(forms.ModelForm):
+    """What someone without a speaker profile tells about themselves with a first proposal."""
+
+    short_bio = forms.CharField(
+        label="Short bio",
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Markdown, one or two sentences. You can add a photo and links on your "
+        "speaker profile later.",
+    )
+
+    class Meta:
+        model = Speaker
+        fields = ["name", "pronouns", "affiliation", "short_bio"]
+        labels = {"name": "Your name"}
+        help_texts = {"name": "As it should appear on the programme."}

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from speakers import validators
+from workshop.fragments import version_text
 
 # The fields a speaker edits themselves; their previous values are kept on each change.
 PROFILE_FIELDS = [
@@ -57,12 +58,12 @@ class SpeakerQuerySet(models.QuerySet):
         through = Speaker.talks.through.objects.filter(talk__published=True)
         talks = {}
         for speaker_id, *version in through.order_by("talk__title", "talk_id").values_list(
-            "speaker_id", "talk_id", "talk__updated_at"
+            "speaker_id", "talk_id", version_text("talk__updated_at")
         ):
             talks.setdefault(speaker_id, []).append(tuple(version))
         return [
             (pk, (updated_at, tuple(talks.get(pk, ()))))
-            for pk, updated_at in self.values_list("id", "updated_at")
+            for pk, updated_at in self.values_list("id", version_text("updated_at"))
         ]
 
     def listed(self):
@@ -223,6 +224,12 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    purpose = models.CharField(
+        max_length=400,
+        blank=True,
+        help_text="Why the person is invited, when someone other than the organisers invites "
+        "them (a co-author of a proposal); said in the e-mail.",
+    )
 
     objects = InvitationQuerySet.as_manager()
 

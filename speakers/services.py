@@ -10,8 +10,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from speakers import validators
 from speakers.models import PROFILE_FIELDS, Invitation, Speaker, SpeakerRevision, hash_token
 from workshop.models import Workshop
+from workshop.slugs import unique_slug
 
 # Tokens are 43 characters; anything much longer is not one of ours.
 MAX_TOKEN_LENGTH = 100
@@ -47,7 +49,7 @@ def invitation_url(token):
 
 
 def send_invitation_email(invitation, token):
-    """E-mail the invitation link; called after the transaction that made the token commits."""
+    """Queue the e-mail with the invitation link, in the transaction that made the token."""
     context = {
         "invitation": invitation,
         "speaker": invitation.speaker,
@@ -70,23 +72,24 @@ def _issue_token(invitation, now):
     return token
 
 
-def _send_after_commit(invitation, token):
-    transaction.on_commit(lambda: send_invitation_email(invitation, token), robust=True)
-
-
 @transaction.atomic
-def invite_speaker(*, speaker, email, invited_by=None, now=None):
-    """Invite ``email`` to claim ``speaker``; withdraw earlier open invitations for it."""
+def invite_speaker(*, speaker, email, invited_by=None, purpose="", now=None):
+    """Invite ``email`` to claim ``speaker``; withdraw earlier open invitations for it.
+
+    ``purpose`` says why, when someone other than the organisers invites (a co-author).
+    """
     now = now or timezone.now()
     speaker = Speaker.objects.select_for_update().get(pk=speaker.pk)
     if speaker.user_id:
         raise InvitationError("taken")
     Invitation.objects.open(now).filter(speaker=speaker).update(withdrawn_at=now)
-    invitation = Invitation(speaker=speaker, email=email.strip(), created_by=invited_by)
+    invitation = Invitation(
+        speaker=speaker, email=email.strip(), created_by=invited_by, purpose=purpose
+    )
     invitation.created_at = now
     token = _issue_token(invitation, now)
     invitation.save()
-    _send_after_commit(invitation, token)
+    send_invitation_email(invitation, token)
     return invitation, token
 
 
@@ -101,7 +104,7 @@ def resend_invitation(*, invitation, now=None):
         raise InvitationError("claimed" if invitation.claimed_at else "withdrawn")
     token = _issue_token(invitation, now)
     invitation.save(update_fields=["token_hash", "expires_at", "sent_at", "send_count"])
-    _send_after_commit(invitation, token)
+    send_invitation_email(invitation, token)
     return invitation, token
 
 
@@ -147,14 +150,22 @@ def claim_invitation(*, token, user, now=None):
     speaker = Speaker.objects.select_for_update().get(pk=invitation.speaker_id)
     if speaker.user_id and speaker.user_id != user.pk:
         raise InvitationError("taken")
-    if Speaker.objects.filter(user=user).exclude(pk=speaker.pk).exists():
+    own = Speaker.objects.filter(user=user).exclude(pk=speaker.pk).first()
+    if own is not None and not invitation.purpose:
         raise InvitationError("has_profile")
-    speaker.user = user
-    speaker.save(update_fields=["user", "updated_at"])
+    if own is not None:
+        # A co-author with a profile already joins with it: the talks of the profile made for
+        # the invitation move to theirs, and that profile (never published) stays unused.
+        own.talks.add(*speaker.talks.all())
+        speaker.talks.clear()
+        speaker = own
+    else:
+        speaker.user = user
+        speaker.save(update_fields=["user", "updated_at"])
     invitation.claimed_at = now
     invitation.claimed_by = user
     invitation.save(update_fields=["claimed_at", "claimed_by"])
-    Invitation.objects.open(now).filter(speaker=speaker).update(withdrawn_at=now)
+    Invitation.objects.open(now).filter(speaker_id=invitation.speaker_id).update(withdrawn_at=now)
     # Whoever holds the link has received the e-mail sent to this address.
     EmailAddress.objects.filter(user=user, email__iexact=invitation.email).update(verified=True)
     return speaker
@@ -184,4 +195,27 @@ def update_speaker_profile(*, speaker, changed_by=None, now=None):
         changed_fields=changed,
         changed_by=changed_by,
         created_at=now or timezone.now(),
+    )
+
+
+def create_unpublished_profile(
+    *, name, email, user=None, pronouns="", affiliation="", short_bio=""
+):
+    """Make a speaker profile, unpublished until the organisers or a confirmed talk publish it.
+
+    Someone proposing a talk, or invited to one as a co-author, has no profile yet; nothing
+    of theirs is public before the talk is accepted and confirmed.
+    """
+    slug = unique_slug(
+        Speaker.objects.all(), name, reserved=validators.RESERVED_SLUGS, fallback="speaker"
+    )
+    return Speaker.objects.create(
+        user=user,
+        name=name,
+        slug=slug,
+        pronouns=pronouns,
+        affiliation=affiliation,
+        short_bio=short_bio,
+        email=email,
+        published=False,
     )

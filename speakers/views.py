@@ -4,6 +4,7 @@ from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -144,13 +145,17 @@ def edit_profile(request, size_limit):
     else:
         form = SpeakerProfileForm(instance=speaker)
     talks = Speaker.objects.with_public_talks().get(pk=speaker.pk).public_talks
+    # A photo chosen and checked is carried to the save (shown when this is a preview), so
+    # that neither a preview nor a mistake in another field makes the speaker choose it again.
+    new_photo = form.processed_photo if request.method == "POST" else None
     context = {
         "form": form,
         "speaker": speaker,
         "saved_name": saved_name,
         "preview": preview,
         "talks": talks,
-        "new_photo": preview is not None and "photo" in request.FILES,
+        "new_photo_src": photos.data_url(new_photo.thumbnail) if new_photo and preview else None,
+        "kept_photo": photos.keep(new_photo, speaker=speaker) if new_photo else None,
     }
     return render(request, "speakers/my_profile.html", context)
 
@@ -166,7 +171,10 @@ def preview_of(edited):
 @login_required
 def edit_by_slug(request, slug):
     """Send a speaker to their own edit page; refuse everyone else's profile."""
-    speaker = get_object_or_404(Speaker.objects.only("pk", "user_id"), slug=slug)
+    speaker = get_object_or_404(Speaker.objects.only("pk", "user_id", "published"), slug=slug)
     if speaker.user_id != request.user.pk:
+        # An unpublished profile is not on the site: its address says nothing of it either.
+        if not speaker.published:
+            raise Http404("No such speaker.")
         raise PermissionDenied("You can only edit your own speaker profile.")
     return redirect("speakers:my_profile")

@@ -5,8 +5,19 @@ import datetime as dt
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
-from schedule.models import Room, Slot, Talk, TalkLink
+from schedule.models import (
+    Call,
+    Proposal,
+    Question,
+    Room,
+    Slot,
+    SubmissionType,
+    Talk,
+    TalkLink,
+    Track,
+)
 from speakers.models import Speaker
 from tickets.models import Order, Ticket, TicketType, Voucher
 from workshop.models import Page, Supporter, Workshop
@@ -138,6 +149,67 @@ class SlotFactory(factory.django.DjangoModelFactory):
     end = factory.LazyAttribute(lambda slot: slot.start + dt.timedelta(minutes=30))
     talk = factory.SubFactory(TalkFactory)
     title = ""
+
+
+# == the call for proposals ==
+class CallFactory(factory.django.DjangoModelFactory):
+    """A call of the current workshop, open now: since 10 days, for 20 more days."""
+
+    class Meta:
+        model = Call
+        django_get_or_create = ["workshop"]
+
+    workshop = factory.LazyFunction(lambda: Workshop.objects.current() or WorkshopFactory())
+    opens_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=10))
+    closes_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=20))
+    intro = "We welcome *talks* on machine learning for science."
+
+
+class SubmissionTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SubmissionType
+
+    call = factory.SubFactory(CallFactory)
+    name = factory.Sequence(lambda n: f"Talk {n}")
+    kind = Talk.Kind.TALK
+    duration = 30
+
+
+class TrackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Track
+
+    call = factory.SubFactory(CallFactory)
+    name = factory.Sequence(lambda n: f"Track {n}")
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Question
+
+    call = factory.SubFactory(CallFactory)
+    text = factory.Sequence(lambda n: f"Question {n}?")
+
+
+class ProposalFactory(factory.django.DjangoModelFactory):
+    """A submitted proposal; its talk is unpublished. Pass ``authors`` (speakers)."""
+
+    class Meta:
+        model = Proposal
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"P{n:07d}")
+    call = factory.SubFactory(CallFactory)
+    talk = factory.SubFactory(TalkFactory, published=False, abstract="A proposed *talk*.")
+    submission_type = factory.LazyAttribute(
+        lambda proposal: SubmissionTypeFactory(call=proposal.call)
+    )
+    state = Proposal.State.SUBMITTED
+
+    @factory.post_generation
+    def authors(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.talk.speakers.set(extracted)
 
 
 class TicketTypeFactory(factory.django.DjangoModelFactory):

@@ -41,6 +41,8 @@ def server_env(settings, **extra):
         "CONN_MAX_AGE": "0",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "LOG_LEVEL": "WARNING",
+        # As in the tests' own settings (tests/conftest.py): a busy machine is not a lock wait.
+        "TICKETS_LOCK_TIMEOUT_MS": "60000",
         **extra,
     }
 
@@ -80,7 +82,7 @@ def gunicorn_servers(env, count=2, workers=2):
     processes = [start_server(port, env, workers) for port in ports]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        deadline = time.monotonic() + 45
+        deadline = time.monotonic() + 120  # a busy machine starts slowly
         for process, url in zip(processes, urls, strict=True):
             wait_until_up(process, url, deadline)
         yield urls

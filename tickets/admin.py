@@ -2,29 +2,41 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from tickets import exports, invoice_actions, payments
+from tickets import exports, invoice_actions, payments, refund_admin
 from tickets.invoices import document_response
 from tickets.models import (
     AttendeeMessage,
     CheckInEvent,
     CreditNote,
+    Dispute,
     Invoice,
     MessageDelivery,
     Order,
     OrderEvent,
+    Refund,
+    RejectedPayment,
     StripeEvent,
     Ticket,
     TicketType,
     Voucher,
     random_code,
 )
-from tickets.services import checkin, invoices, lifecycle, stripe_checkout
+from tickets.services import (
+    checkin,
+    invoices,
+    lifecycle,
+    order_links,
+    refunds,
+    waitlist,
+)
+from tickets.services import messages as mailing
 from tickets.services.errors import OrderError
 from workshop.security import private_page
 from workshop.spreadsheets import (
@@ -57,6 +69,7 @@ class TicketTypeAdmin(admin.ModelAdmin):
         "price",
         "capacity",
         "seats_sold",
+        "waiting",
         "visible",
         "invoice_allowed",
         "sale_starts_at",
@@ -71,6 +84,23 @@ class TicketTypeAdmin(admin.ModelAdmin):
     @admin.display(description="seats held")
     def seats_sold(self, ticket_type):
         return ticket_type.seats_taken
+
+    @admin.display(description="waiting")
+    def waiting(self, ticket_type):
+        if not ticket_type.seats_waiting:
+            return 0
+        url = reverse("admin:tickets_waitinglistentry_changelist")
+        return format_html(
+            '<a href="{}?ticket_type__id__exact={}&amp;status__exact=waiting">{}</a>',
+            url,
+            ticket_type.pk,
+            ticket_type.seats_waiting,
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # A capacity raised (or a sale opened) frees seats for the people waiting.
+        waitlist.seats_freed([obj.pk])
 
     def changelist_view(self, request, extra_context=None):
         warn_if_card_payment_off(request)
@@ -87,13 +117,9 @@ class VoucherForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        fields = ("workshop", "discount", "value", "ticket_types")
-        if all(cleaned.get(name) is not None for name in fields):
-            chosen = Voucher(
-                workshop=cleaned["workshop"], discount=cleaned["discount"], value=cleaned["value"]
-            )
-            # The model checks the types saved before; these are the ones chosen now.
-            chosen.check_prices(list(cleaned["ticket_types"]))
+        # Voucher.clean() checks the prices, which runs next: with the types chosen now.
+        if cleaned.get("ticket_types") is not None:
+            self.instance.ticket_types_chosen = list(cleaned["ticket_types"])
         return cleaned
 
 
@@ -112,7 +138,9 @@ class VoucherAdmin(admin.ModelAdmin):
     list_display = ["code", "workshop", "discount", "value", "max_uses", "valid_until", "note"]
     list_filter = ["workshop", "discount"]
     search_fields = ["code", "note"]
-    filter_horizontal = ["ticket_types"]
+    # Plain checkboxes: a workshop has a handful of ticket types, and the two-box filter widget
+    # is drawn by script with names that assistive technology cannot use.
+    formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
 
 
 class TicketInline(admin.TabularInline):
@@ -127,20 +155,26 @@ class TicketInline(admin.TabularInline):
         return False
 
 
-class ReadOnlyLogInline(admin.TabularInline):
-    """A log kept by the services: shown with who did what, never added to or edited here."""
+class ReadOnlyInline(admin.TabularInline):
+    """Rows kept by the services: shown, never added to or edited here."""
 
     extra = 0
     can_delete = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
 
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyLogInline(ReadOnlyInline):
+    """A log kept by the services, with who did what."""
+
+    actor_field = "actor"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(self.actor_field)
 
 
 class OrderEventInline(ReadOnlyLogInline):
@@ -189,6 +223,59 @@ class StripeEventInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class DisputeInline(ReadOnlyInline):
+    """The buyer's bank's disputes of the payment, as Stripe reported them."""
+
+    model = Dispute
+    fields = ["opened_at", "amount", "currency", "reason", "status", "respond_by", "closed_at"]
+    readonly_fields = fields
+    verbose_name_plural = "disputes (answer them in the Stripe dashboard)"
+
+
+class RefundInline(ReadOnlyLogInline):
+    """The order's refunds, made here or in Stripe's dashboard, with their status."""
+
+    model = Refund
+    fields = [
+        "created_at",
+        "amount",
+        "currency",
+        "method",
+        "status",
+        "origin",
+        "reason",
+        "tickets_cancelled",
+        "stripe_refund_id",
+        "failure_reason",
+        "by",
+    ]
+    readonly_fields = fields
+    verbose_name_plural = "refunds (use “Refund…” above to make one)"
+    actor_field = "created_by"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("tickets")
+
+    @admin.display(description="tickets cancelled")
+    def tickets_cancelled(self, refund):
+        return ", ".join(ticket.code for ticket in refund.tickets.all()) or "—"
+
+    @admin.display(description="by")
+    def by(self, refund):
+        if refund.origin == Refund.Origin.STRIPE_DASHBOARD:
+            return "Stripe dashboard"
+        return actor_name(refund.created_by)
+
+
+class RejectedPaymentInline(ReadOnlyInline):
+    """Payments refused for not matching the order, each refunded at once."""
+
+    model = RejectedPayment
+    fields = ["created_at", "amount", "currency", "reason", "stripe_refund_id"]
+    readonly_fields = fields
+    verbose_name_plural = "payments refused and refunded (they did not match the order)"
 
 
 def run_on_each(modeladmin, request, queryset, action, done):
@@ -240,7 +327,14 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
         "stripe_payment_intent_id",
     ]
     date_hierarchy = "created_at"
-    inlines = [TicketInline, OrderEventInline, StripeEventInline]
+    inlines = [
+        TicketInline,
+        RefundInline,
+        OrderEventInline,
+        DisputeInline,
+        RejectedPaymentInline,
+        StripeEventInline,
+    ]
     actions = [
         invoice_actions.mark_paid,
         invoice_actions.extend_due_date,
@@ -291,6 +385,15 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
         # Orders are made by the shop so that capacity and prices are always checked.
         return False
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The old address may belong to someone who must no longer see the order.
+        if change and "buyer_email" in form.changed_data:
+            order_links.rotate_secret(
+                order=obj, reason="its e-mail address changed", actor=request.user
+            )
+            obj.refresh_from_db()
+
     def has_delete_permission(self, request, obj=None):
         return False
 
@@ -306,7 +409,7 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
         description="Refund selected card orders in full through Stripe", permissions=["change"]
     )
     def refund(self, request, queryset):
-        run_on_each(self, request, queryset, stripe_checkout.refund_order, "refunded")
+        run_on_each(self, request, queryset, refunds.refund_order, "refunded")
 
     @admin.action(description="Resend the confirmation e-mail", permissions=["change"])
     def resend_confirmation(self, request, queryset):
@@ -354,7 +457,9 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
 
     def get_urls(self):
         page = self.admin_site.admin_view(self.invoice_view)
+        refund_page = self.admin_site.admin_view(self.refund_view)
         return [
+            path("<path:object_id>/refund/", refund_page, name="tickets_order_refund"),
             path("<path:object_id>/invoice/", page, name="tickets_order_invoice"),
             path(
                 "<path:object_id>/invoice.pdf",
@@ -375,6 +480,9 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def refund_view(self, request, object_id):
+        return refund_admin.refund_view(self, request, object_id)
 
     def invoice_view(self, request, object_id, number=None, pdf=False):
         """Show or download an order's invoice or credit note for organisers."""
@@ -527,25 +635,57 @@ class StripeEventAdmin(admin.ModelAdmin):
 class MessageDeliveryInline(admin.TabularInline):
     model = MessageDelivery
     extra = 0
-    fields = ["email", "name", "status", "attempts", "sent_at", "last_error"]
+    fields = ["email", "name", "state", "attempts", "sent_at", "last_error"]
     readonly_fields = fields
     can_delete = False
 
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("outgoing_email")
+        return queryset.defer("outgoing_email__message")
+
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="state")
+    def state(self, delivery):
+        return delivery.get_state_display()
+
+    @admin.display(description="attempts")
+    def attempts(self, delivery):
+        return delivery.outgoing_email.attempts if delivery.outgoing_email else ""
+
+    @admin.display(description="sent")
+    def sent_at(self, delivery):
+        return delivery.outgoing_email.sent_at if delivery.outgoing_email else None
+
+    @admin.display(description="last error")
+    def last_error(self, delivery):
+        return delivery.outgoing_email.last_error if delivery.outgoing_email else ""
 
 
 @admin.register(AttendeeMessage)
 class AttendeeMessageAdmin(admin.ModelAdmin):
     """Read-only record of the messages sent to attendees; they are written at /organisers/."""
 
-    list_display = ["subject", "workshop", "status", "created_by", "created_at", "sent_at"]
+    list_display = ["subject", "workshop", "progress", "created_by", "created_at", "sent_at"]
     list_filter = ["status", "workshop"]
     search_fields = ["subject", "body", "deliveries__email"]
     list_select_related = ["workshop", "created_by"]
     fields = ["workshop", "subject", "body", "ticket_types", "status", "created_by", "sent_at"]
     readonly_fields = fields
     inlines = [MessageDeliveryInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_delivery_counts()
+
+    @admin.display(description="delivery")
+    def progress(self, message):
+        if message.status == AttendeeMessage.Status.DRAFT:
+            return message.get_status_display()
+        totals = mailing.Totals(
+            queued=message.queued_count, sent=message.sent_count, failed=message.failed_count
+        )
+        return f"{totals.progress.value}: {totals.sent} of {totals.recipients} sent"
 
     def has_add_permission(self, request):
         return False
@@ -555,3 +695,7 @@ class AttendeeMessageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Registered in its own module; imported here so that the admin finds it.
+from tickets import waitlist_admin  # noqa: E402, F401

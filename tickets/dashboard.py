@@ -3,12 +3,12 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from tickets.models import Order, TicketType
-from tickets.services import checkin
+from tickets.models import Dispute, Order, Refund, RejectedPayment, TicketType
+from tickets.services import checkin, stranded
 from workshop.organisers import Panel
 
 Status = Order.Status
@@ -37,6 +37,13 @@ REVENUE = Panel(ORDERS, "organisers/_revenue.html", lambda workshop: {"revenue":
 ORDERS_BY_DAY = Panel(
     ORDERS, "organisers/_orders_by_day.html", lambda workshop: {"chart": orders_by_day(workshop)}
 )
+# Payments refused for not matching their order, and closed disputes, stay listed this long.
+RECENT_PROBLEM_DAYS = 30
+PAYMENT_PROBLEMS = Panel(
+    ORDERS,
+    "organisers/_payment_problems.html",
+    lambda workshop: payment_problems(workshop, timezone.now()),
+)
 PENDING_INVOICES = Panel(
     ORDERS,
     "organisers/_pending_invoices.html",
@@ -50,7 +57,7 @@ def ticket_sales(workshop, now):
     Seats held are counted by TicketType.objects.with_seats_taken, the rule the shop sells
     by; sold are those of paid orders, reserved the rest of the held ones.
     """
-    paid = Q(tickets__order__status__in=Order.PAID_STATUSES)
+    paid = Q(tickets__order__status__in=Order.PAID_STATUSES, tickets__refund__isnull=True)
     types = list(
         TicketType.objects.filter(workshop=workshop)
         .with_seats_taken(now)
@@ -178,4 +185,36 @@ def invoice_orders(workshop, today):
     return {
         "orders": [order for order in orders if order.status == Status.PENDING],
         "to_return": [order for order in orders if order.refund_owed > 0],
+    }
+
+
+def payment_problems(workshop, now):
+    """Return what needs an organiser's eye about card payments, from four queries.
+
+    Open disputes (and those closed lately, with how they ended), payments refunded at once
+    for not matching their order, bank debits Stripe has not settled past its limit, and
+    refunds that failed lately or have not reached Stripe yet (the money is still owed).
+    """
+    recent = now - dt.timedelta(days=RECENT_PROBLEM_DAYS)
+    disputes = (
+        Dispute.objects.filter(order__workshop=workshop)
+        .filter(Q(status=Dispute.Status.OPEN) | Q(closed_at__gte=recent))
+        .select_related("order")
+        .order_by(F("closed_at").asc(nulls_first=True), "respond_by", "id")
+    )
+    rejected = RejectedPayment.objects.filter(
+        order__workshop=workshop, created_at__gte=recent
+    ).select_related("order")
+    processing = stranded.overdue_processing_orders(now).filter(workshop=workshop)
+    refunds = Refund.objects.filter(order__workshop=workshop).filter(
+        Q(status=Refund.Status.FAILED, updated_at__gte=recent)
+        | Q(status=Refund.Status.PENDING, method=Refund.Method.CARD, stripe_refund_id=None)
+    )
+    return {
+        "refunds": list(refunds.select_related("order")),
+        "disputes": list(disputes),
+        "rejected": list(rejected),
+        "processing": list(processing),
+        "processing_days": stranded.PROCESSING_LIMIT.days,
+        "recent_days": RECENT_PROBLEM_DAYS,
     }

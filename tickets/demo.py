@@ -1,7 +1,7 @@
 """Demo tickets: a free, a paid and a hidden (voucher-only) ticket type.
 
-The demo workshop took place in 2022, so the sale windows are left open: the demo
-shop keeps working. ``load`` is idempotent.
+The sale windows are left open: sales close when the workshop ends (the demo moves it ahead,
+see workshop/demo.py). ``load`` creates what is missing and never changes a row that exists.
 """
 
 from decimal import Decimal
@@ -41,16 +41,16 @@ TICKET_TYPES = [
 
 
 def load(workshop):
-    """Create or reset the demo ticket types and the SPEAKER2022 voucher."""
+    """Create the demo ticket types and the SPEAKER2022 voucher where missing."""
     types = {}
     for values in TICKET_TYPES:
         defaults = {**values, "sale_starts_at": None, "sale_ends_at": None, "min_per_order": 1}
         defaults.setdefault("invoice_allowed", False)
         name = defaults.pop("name")
-        types[name], _ = TicketType.objects.update_or_create(
+        types[name], _ = TicketType.objects.get_or_create(
             workshop=workshop, name=name, defaults=defaults
         )
-    voucher, _ = Voucher.objects.update_or_create(
+    voucher, created = Voucher.objects.get_or_create(
         workshop=workshop,
         code="SPEAKER2022",
         defaults={
@@ -61,4 +61,5 @@ def load(workshop):
             "note": "Demo: speakers and financial aid, free.",
         },
     )
-    voucher.ticket_types.set([types["Speaker or financial-aid ticket"]])
+    if created:
+        voucher.ticket_types.set([types["Speaker or financial-aid ticket"]])

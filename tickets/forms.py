@@ -118,3 +118,12 @@ class AttendeeForm(forms.Form):
 
 class ResendLinksForm(forms.Form):
     email = forms.EmailField(label="Your e-mail address")
+
+
+class WaitingListForm(forms.Form):
+    name = forms.CharField(label="Your name (optional)", max_length=200, required=False)
+    email = forms.EmailField(
+        label="Your e-mail address",
+        max_length=EMAIL_MAX_LENGTH,
+        help_text="We send a link to confirm it; the offer of a seat comes to it too.",
+    )

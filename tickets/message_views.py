@@ -2,18 +2,17 @@
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.template.defaultfilters import pluralize
+from django.views.decorators.http import require_http_methods, require_POST
 
-from tickets.models import AttendeeMessage, MessageDelivery, TicketType
+from tickets.models import AttendeeMessage, TicketType
 from tickets.services import messages as mailing
 from workshop.current import current_workshop
 from workshop.markdown import render_markdown
 from workshop.organisers import organiser_required
 
-Delivery = MessageDelivery.Status
 # Reading what was sent, and writing and sending (whose preview lists the recipients).
 VIEW = "tickets.view_attendeemessage"
 SEND = "tickets.send_message"
@@ -86,18 +85,18 @@ def message_of(request, pk):
 
 @organiser_required(VIEW)
 def message_list(request):
-    """List the messages of the current workshop with their delivery counts."""
+    """List the messages of the current workshop with how far their e-mails got."""
     workshop = current_workshop(request)
     rows = []
     if workshop is not None:
-        rows = (
+        rows = list(
             AttendeeMessage.objects.filter(workshop=workshop)
             .select_related("created_by")
-            .annotate(
-                recipient_count=Count("deliveries"),
-                sent_count=Count("deliveries", filter=Q(deliveries__status=Delivery.SENT)),
-                failed_count=Count("deliveries", filter=Q(deliveries__status=Delivery.FAILED)),
-            )
+            .with_delivery_counts()
+        )
+    for row in rows:
+        row.totals = mailing.Totals(
+            queued=row.queued_count, sent=row.sent_count, failed=row.failed_count
         )
     return render(request, "tickets/messages/list.html", {"rows": rows})
 
@@ -161,18 +160,19 @@ def message_preview(request, pk):
 
 @organiser_required(VIEW)
 def message_detail(request, pk):
-    """Show a sent message and the state of each delivery."""
+    """Show a sent message and how far the e-mail to each recipient got."""
     message = message_of(request, pk)
     if message.status == AttendeeMessage.Status.DRAFT:
         return redirect("tickets:message_preview", pk=message.pk)
-    deliveries = list(message.deliveries.all())
+    # The e-mail's content is not shown, and may be large until it is sent.
+    deliveries = list(
+        message.deliveries.select_related("outgoing_email").defer("outgoing_email__message")
+    )
     context = {
         "message": message,
         "body_html": render_markdown(message.body),
         "deliveries": deliveries,
-        "failed_count": sum(d.status == Delivery.FAILED for d in deliveries),
-        "waiting_count": sum(d.status == Delivery.PENDING for d in deliveries),
-        "sent_count": sum(d.status == Delivery.SENT for d in deliveries),
+        "totals": mailing.Totals.of(deliveries),
         "chosen_types": list(message.ticket_types.all()),
     }
     return render(request, "tickets/messages/detail.html", context)
@@ -188,61 +188,70 @@ def message_test(request, pk):
     except mailing.MessageError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"A test was sent to {address}.")
+        messages.success(request, f"A test e-mail to {address} is queued for delivery.")
     return redirect("tickets:message_preview", pk=message.pk)
 
 
 @organiser_required(SEND)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def message_send(request, pk):
-    """Send the draft to its recipients, once."""
+    """Ask the organiser to confirm (GET), then send the draft to its recipients once (POST)."""
     message = message_of(request, pk)
+    if request.method == "GET":
+        return confirm_send(request, message)
     expected = request.POST.get("recipient_count", "")
     # isdigit() alone lets "²" and numbers too long for int() through.
     plain_number = expected.isascii() and expected.isdigit() and len(expected) < 19
     expected = int(expected) if plain_number else None
     try:
-        outcome = mailing.send_message(message=message, expected_count=expected)
+        queued = mailing.send_message(message=message, expected_count=expected)
     except mailing.AlreadySent as error:
         messages.info(request, str(error))
         return redirect("tickets:message_detail", pk=message.pk)
     except mailing.MessageError as error:
         messages.error(request, str(error))
         return redirect("tickets:message_preview", pk=message.pk)
-    report_outcome(request, outcome)
+    messages.success(
+        request,
+        f"{queued} e-mail{pluralize(queued)} queued for delivery; the table below shows when "
+        "the mail server has accepted each.",
+    )
     return redirect("tickets:message_detail", pk=message.pk)
+
+
+def confirm_send(request, message):
+    """The last step before sending: what goes to whom, said once more, with the only send button.
+
+    The preview's test button and this page's send button are on different pages, so a click
+    meant for a test never reaches every attendee.
+    """
+    if message.status != AttendeeMessage.Status.DRAFT:
+        messages.info(request, "This message has already been sent.")
+        return redirect("tickets:message_detail", pk=message.pk)
+    recipients = mailing.recipients_of(message)
+    if not recipients:
+        messages.error(request, "No one would receive this message: no paid tickets match.")
+        return redirect("tickets:message_preview", pk=message.pk)
+    context = {
+        "message": message,
+        "recipients": recipients,
+        "chosen_types": list(message.ticket_types.all()),
+    }
+    return render(request, "tickets/messages/confirm_send.html", context)
 
 
 @organiser_required(SEND)
 @require_POST
 def message_retry(request, pk):
-    """Send the failed deliveries of a message again."""
+    """Queue the failed e-mails of a message for a new round of attempts."""
     message = message_of(request, pk)
     try:
-        outcome = mailing.retry_failed(message=message)
+        queued = mailing.retry_failed(message=message)
     except mailing.MessageError as error:
         messages.error(request, str(error))
         return redirect("tickets:message_preview", pk=message.pk)
-    if outcome.sent or outcome.failed:
-        report_outcome(request, outcome)
+    if queued:
+        messages.success(request, f"{queued} failed e-mail{pluralize(queued)} queued again.")
     else:
         messages.info(request, "There was nothing to retry.")
     return redirect("tickets:message_detail", pk=message.pk)
-
-
-def report_outcome(request, outcome):
-    if outcome.waiting:
-        messages.warning(
-            request,
-            f"Sent {outcome.sent}; the mail server could not be reached, so {outcome.failed} "
-            f"failed and {outcome.waiting} are waiting. Retry them when it works again "
-            "(the send_pending_messages job also does).",
-        )
-    elif outcome.failed:
-        messages.warning(
-            request,
-            f"Sent {outcome.sent}; {outcome.failed} could not be sent. "
-            "Their errors are listed below; retry them when the mail server works again.",
-        )
-    else:
-        messages.success(request, f"Sent {outcome.sent} e-mails.")

@@ -2,18 +2,17 @@ import datetime as dt
 import secrets
 from decimal import Decimal
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Count, Q
-from django.db.models.functions import Lower
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
 
 from tickets.money import format_amount, price_problem, quantize
-from workshop.models import Workshop
+from workshop.models import OutgoingEmail, Workshop
 from workshop.security import secret_matches
 
 # Letters and digits that cannot be mistaken for each other when read aloud or typed.
@@ -61,6 +60,12 @@ def satisfies(obj, lookup, value):
     return actual == value
 
 
+def count_of(queryset):
+    """Return a subquery counting the rows of ``queryset`` (0 for none)."""
+    counted = queryset.order_by().values("ticket_type").annotate(n=Count("id")).values("n")
+    return Coalesce(Subquery(counted), 0)
+
+
 class TicketTypeQuerySet(models.QuerySet):
     def listed(self, *, workshop, unlocked_ids=()):
         """Return the types shown on the tickets page: visible ones and those a voucher unlocks."""
@@ -75,10 +80,19 @@ class TicketTypeQuerySet(models.QuerySet):
         )
 
     def with_seats_taken(self, now=None):
-        """Annotate ``seats_taken``: tickets of orders that hold seats now."""
+        """Annotate ``seats_taken`` (seats of holding orders and running waiting-list offers)
+        and ``seats_waiting`` (people waiting in line), as tickets/services/capacity.py counts.
+        """
         now = now or timezone.now()
+        entries = WaitingListEntry.objects.filter(ticket_type=OuterRef("pk"))
         return self.annotate(
-            seats_taken=Count("tickets", filter=holding_seats_q(now, prefix="tickets__order__"))
+            seats_taken=Count(
+                "tickets",
+                filter=holding_seats_q(now, prefix="tickets__order__")
+                & Q(tickets__refund__isnull=True),
+            )
+            + count_of(entries.holding_seats(now)),
+            seats_waiting=count_of(entries.in_line()),
         )
 
 
@@ -133,6 +147,24 @@ class TicketType(models.Model):
         currency = self.workshop.currency if self.workshop_id else ""
         if currency and (problem := price_problem(self.price, currency)):
             raise ValidationError({"price": problem})
+        if currency and self.price is not None:
+            self.check_voucher_prices(currency)
+
+    def check_voucher_prices(self, currency):
+        """Refuse a price that a voucher for this type would bring below what Stripe charges.
+
+        Checked here as well as on the voucher, so that neither save leaves a price that only
+        the checkout would refuse.
+        """
+        applying = Q(ticket_types__isnull=True) if self.visible else Q(pk__in=[])
+        if self.pk:
+            applying |= Q(ticket_types=self)
+        for voucher in Voucher.objects.filter(applying, workshop_id=self.workshop_id).distinct():
+            price = voucher.discounted_price(self.price, currency)
+            if problem := price_problem(price, currency):
+                cost = format_amount(price, currency)
+                message = f"With the voucher {voucher.code} this ticket would cost {cost}."
+                raise ValidationError({"price": f"{message} {problem}"})
 
     def is_on_sale(self, now=None):
         now = now or timezone.now()
@@ -145,10 +177,13 @@ class TicketType(models.Model):
 
     @property
     def seats_left(self):
-        """Return the seats left, or None when unlimited (needs ``with_seats_taken``)."""
+        """Return the seats a new buyer may take, or None when unlimited.
+
+        Seats free while people wait in line are theirs. Needs ``with_seats_taken``.
+        """
         if self.capacity is None:
             return None
-        return max(self.capacity - self.seats_taken, 0)
+        return max(self.capacity - self.seats_taken - self.seats_waiting, 0)
 
 
 class Voucher(models.Model):
@@ -197,8 +232,19 @@ class Voucher(models.Model):
         if self.discount == self.Discount.PERCENT and self.value > 100:
             raise ValidationError({"value": "A percentage cannot be more than 100."})
         if self.workshop_id:
-            chosen = list(self.ticket_types.all()) if self.pk else []
-            self.check_prices(chosen)
+            self.check_prices(self.chosen_ticket_types())
+
+    def chosen_ticket_types(self):
+        """Return the types the voucher is for: those a form is saving, else the saved ones.
+
+        A form sets ``ticket_types_chosen`` before the model is cleaned, because the many-to-many
+        rows are written only after ``clean()``; checking the saved ones would judge the old
+        choice (and refuse a change that mends it).
+        """
+        chosen = getattr(self, "ticket_types_chosen", None)
+        if chosen is not None:
+            return list(chosen)
+        return list(self.ticket_types.all()) if self.pk else []
 
     def check_prices(self, ticket_types):
         """Refuse a value that gives a price the workshop's currency cannot charge.
@@ -230,18 +276,105 @@ class Voucher(models.Model):
         return self.valid_until is None or self.valid_until > now
 
 
+class WaitingListQuerySet(models.QuerySet):
+    def holding_seats(self, now):
+        """Return the entries whose offer holds a seat at ``now`` (see WaitingListEntry)."""
+        return self.filter(status=WaitingListEntry.Status.OFFERED, offer_expires_at__gt=now)
+
+    def in_line(self):
+        """Return the confirmed entries still waiting, first in line first."""
+        return self.filter(status=WaitingListEntry.Status.WAITING).order_by("confirmed_at", "id")
+
+
+class WaitingListEntry(models.Model):
+    """A visitor waiting for a seat of a sold-out ticket type, and the offer they get.
+
+    An entry joins the line once its e-mail address is confirmed; the line is in the order of
+    confirmation. When a seat frees up, the first in line gets an offer: a voucher for one
+    ticket of the type, reserved for them until ``offer_expires_at``. While it runs, the offer
+    holds its seat exactly as an order does (tickets/services/capacity.py).
+    """
+
+    class Status(models.TextChoices):
+        UNCONFIRMED = "unconfirmed", "E-mail not confirmed yet"
+        WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Offer sent"
+        USED = "used", "Offer used"
+        EXPIRED = "expired", "Offer expired"
+        REMOVED = "removed", "Removed"
+
+    # At most one entry per address and type is in one of these at a time.
+    ACTIVE_STATUSES = [Status.UNCONFIRMED, Status.WAITING, Status.OFFERED]
+
+    ticket_type = models.ForeignKey(
+        TicketType, on_delete=models.CASCADE, related_name="waiting_list"
+    )
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNCONFIRMED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the address was confirmed: the place in line."
+    )
+    offer_voucher = models.OneToOneField(
+        Voucher,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="waiting_list_entry",
+        help_text="The voucher of the offer, usable for one ticket of this type.",
+    )
+    offer_sent_at = models.DateTimeField(null=True, blank=True)
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(
+        "Order",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The order placed with the offer.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WaitingListQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["ticket_type", "confirmed_at", "id"]
+        verbose_name = "waiting list entry"
+        verbose_name_plural = "waiting list"
+        constraints = [
+            models.UniqueConstraint(
+                "ticket_type",
+                Lower("email"),
+                condition=Q(status__in=["unconfirmed", "waiting", "offered"]),
+                name="waiting_list_one_active_entry_per_address",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="offered") | Q(offer_expires_at__isnull=False),
+                name="waiting_list_offer_has_expiry",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.email} ({self.ticket_type})"
+
+    def holds_seat(self, now):
+        """Return whether the offer holds its seat at ``now``: the rule of holding_seats."""
+        return self.status == self.Status.OFFERED and self.offer_expires_at > now
+
+
 class OrderQuerySet(models.QuerySet):
     def holding_seats(self, now):
         """Return the orders that hold their seats at ``now``."""
         return self.filter(holding_seats_q(now))
 
     def of_user(self, user):
-        """Return the user's orders: placed signed in or bought with a verified address."""
-        emails = EmailAddress.objects.filter(user=user, verified=True).values_list("email")
-        query = Q(user=user)
-        for (email,) in emails:
-            query |= Q(buyer_email__iexact=email)
-        return self.filter(query)
+        """Return the user's orders: placed signed in, or claimed (services.order_links).
+
+        Not those merely bought with one of the account's addresses: anyone can add an address
+        to their account, and its owner may confirm it without a second thought.
+        """
+        return self.filter(user=user)
 
     def with_code(self, code):
         """Return the orders with this code (one or none)."""
@@ -354,6 +487,13 @@ class Order(models.Model):
         return self.status in self.PAID_STATUSES
 
     @property
+    def status_label(self):
+        """Return the status as the buyer reads it: nothing was paid for a free order."""
+        if self.status == self.Status.PAID and self.payment_method == self.Method.FREE:
+            return "Confirmed"
+        return self.get_status_display()
+
+    @property
     def invoice(self):
         """Return the order's latest invoice, or None (prefetch ``invoices`` for lists)."""
         return next(iter(self.invoices.all()), None)
@@ -376,6 +516,68 @@ class Order(models.Model):
         return any(all(satisfies(self, *item) for item in rule.items()) for rule in rules)
 
 
+class Refund(models.Model):
+    """Money going back to an order's buyer: by card through Stripe, or by bank transfer.
+
+    A refund made here is decided under the order's row lock (tickets/services/refunds.py): its
+    amount is counted in ``Order.refunded_amount`` from that moment, so that two refunds at
+    once can never give back more than was paid, and its tickets (if any) stop admitting their
+    holders. A card refund is then sent to Stripe, and the status Stripe gives it is recorded;
+    one that fails no longer counts, and the money is still owed. Refunds made in Stripe's
+    dashboard are recorded here when Stripe tells of them (``origin``).
+    """
+
+    class Method(models.TextChoices):
+        CARD = "card", "Card (Stripe)"
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Origin(models.TextChoices):
+        SITE = "site", "On this site"
+        STRIPE_DASHBOARD = "stripe", "In Stripe's dashboard"
+
+    # Statuses whose amount counts as given back (a pending refund is on its way).
+    COUNTED_STATUSES = [Status.PENDING, Status.SUCCEEDED]
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    method = models.CharField(max_length=20, choices=Method.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.SITE)
+    reason = models.CharField(max_length=200, blank=True)
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{format_amount(self.amount, self.currency)} ({self.get_status_display()})"
+
+    @property
+    def counted(self):
+        return self.status in self.COUNTED_STATUSES
+
+
+class TicketQuerySet(models.QuerySet):
+    def admitting(self):
+        """Return the tickets that let their holders in: of paid orders, not refunded."""
+        return self.filter(order__status__in=Order.PAID_STATUSES, refund__isnull=True)
+
+
 class Ticket(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tickets")
     ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, related_name="tickets")
@@ -383,6 +585,14 @@ class Ticket(models.Model):
     attendee_email = models.EmailField()
     code = models.CharField(max_length=16, unique=True, editable=False)
     price = models.DecimalField(max_digits=10, decimal_places=2, help_text="Price paid.")
+    refund = models.ForeignKey(
+        Refund,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        help_text="The refund that cancelled this ticket: it no longer admits its holder.",
+    )
     checked_in_at = models.DateTimeField(null=True, blank=True)
     checked_in_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -392,6 +602,8 @@ class Ticket(models.Model):
         related_name="+",
         help_text="The organiser who checked the attendee in.",
     )
+
+    objects = TicketQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -608,15 +820,86 @@ class StripeEvent(models.Model):
         return f"{self.event_id} {self.type}"
 
 
+class RejectedPayment(models.Model):
+    """A payment Stripe took that did not match its order (amount, currency or order named).
+
+    It is refunded in full at once, never recorded as the order's payment, and kept here so
+    that organisers see it on the order and on the dashboard.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="rejected_payments")
+    stripe_payment_intent_id = models.CharField(max_length=255, unique=True)
+    stripe_session_id = models.CharField(max_length=255, blank=True)
+    # In the payment's own currency, exactly as Stripe took it (three decimals fit every one).
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=300)
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{format_amount(self.amount, self.currency)} for {self.order.code}: {self.reason}"
+
+
+class Dispute(models.Model):
+    """A buyer's dispute of a card payment with their bank (a chargeback), as Stripe tells it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open: answer it in the Stripe dashboard"
+        WON = "won", "Won: the money stays"
+        LOST = "lost", "Lost: the money went back to the buyer"
+        CLOSED = "closed", "Closed without a chargeback"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    stripe_charge_id = models.CharField(max_length=255, blank=True)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=50, blank=True, help_text="Stripe's reason code.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    respond_by = models.DateTimeField(
+        null=True, blank=True, help_text="Evidence must reach Stripe before this time."
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+
+    def __str__(self):
+        return f"{self.stripe_dispute_id} ({self.get_status_display()})"
+
+
+class AttendeeMessageQuerySet(models.QuerySet):
+    def with_delivery_counts(self):
+        """Annotate each message with its recipients and how many e-mails are where.
+
+        ``queued_count`` counts e-mails the mail server has not accepted yet (queued, or being
+        sent right now); ``sent_count`` those it accepted; ``failed_count`` those given up.
+        """
+        email_state = "deliveries__outgoing_email__state"
+        State = OutgoingEmail.State
+        return self.annotate(
+            recipient_count=Count("deliveries"),
+            queued_count=Count(
+                "deliveries", filter=Q(**{f"{email_state}__in": [State.QUEUED, State.SENDING]})
+            ),
+            sent_count=Count("deliveries", filter=MessageDelivery.sent_q("deliveries__")),
+            failed_count=Count("deliveries", filter=Q(**{email_state: State.FAILED})),
+        )
+
+
 class AttendeeMessage(models.Model):
     """An e-mail from the organisers to the holders of paid tickets of one workshop."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        PARTLY_FAILED = "partly_failed", "Partly failed"
-        FAILED = "failed", "Failed"
+        # Its recipients are frozen and an e-mail each is queued: how far each got is the
+        # state of that e-mail (MessageDelivery.state), not of the message.
+        SENT = "sent", "Sent out"
 
     workshop = models.ForeignKey(
         Workshop, on_delete=models.PROTECT, related_name="attendee_messages"
@@ -638,7 +921,11 @@ class AttendeeMessage(models.Model):
         related_name="attendee_messages",
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True, help_text="When sending started.")
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was sent out: its e-mails were queued."
+    )
+
+    objects = AttendeeMessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -649,24 +936,27 @@ class AttendeeMessage(models.Model):
 
 
 class MessageDelivery(models.Model):
-    """One recipient of an attendee message; each is sent, and retried, on its own."""
+    """One recipient of an attendee message, and the e-mail in the mail log that carries it.
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
+    The e-mail's state is the delivery's: queued until the mail server accepts it, then sent,
+    or failed after its last attempt (workshop/mail.py retries it and organisers may too).
+    """
 
     message = models.ForeignKey(
         AttendeeMessage, on_delete=models.CASCADE, related_name="deliveries"
     )
     email = models.EmailField()
     name = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Set in the transaction that creates the delivery. The mail log deletes only sent e-mails
+    # (after EMAIL_LOG_DAYS), so a delivery whose e-mail is gone was sent; unsent ones are
+    # deleted only together with their delivery (tickets/privacy.py).
+    outgoing_email = models.OneToOneField(
+        OutgoingEmail,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="message_delivery",
+    )
 
     class Meta:
         ordering = ["id"]
@@ -678,4 +968,21 @@ class MessageDelivery(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.email}: {self.get_status_display()}"
+        return f"{self.email}: {self.get_state_display()}"
+
+    @staticmethod
+    def sent_q(prefix=""):
+        """Return the filter of sent deliveries: their e-mail was sent, or has left the log."""
+        return Q(**{f"{prefix}outgoing_email__state": OutgoingEmail.State.SENT}) | Q(
+            **{f"{prefix}outgoing_email__isnull": True}
+        )
+
+    @property
+    def state(self):
+        """Return how far the e-mail got, one of OutgoingEmail.State."""
+        if self.outgoing_email is None:
+            return OutgoingEmail.State.SENT
+        return OutgoingEmail.State(self.outgoing_email.state)
+
+    def get_state_display(self):
+        return self.state.label

@@ -1,6 +1,9 @@
 """Tickets' part of a person's data: export, erasure on account deletion, anonymising old events.
 
-Orders stay for accounting; what identifies the person is replaced. Found by
+Waiting-list entries are exported and, on erasure or once the workshop is long over, deleted.
+
+A person's orders are Order.objects.of_user, the rule My tickets shows them by. Orders stay for
+accounting; what identifies the person is replaced. Found by
 workshop/privacy.py through the app registry (``export_user_data``, ``erase_user_data``).
 """
 
@@ -9,10 +12,12 @@ import datetime as dt
 from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.db.models import CharField, F, Q, Value
-from django.db.models.functions import Cast, Concat, JSONObject, Lower, Replace
+from django.db.models.functions import Cast, Concat, JSONObject, Lower
 from django.utils import timezone
 
-from tickets.models import MessageDelivery, Order, StripeEvent, Ticket
+from tickets.models import MessageDelivery, Order, StripeEvent, Ticket, Voucher, WaitingListEntry
+from tickets.services import waitlist
+from workshop.models import OutgoingEmail
 
 ERASED_NAME = "(removed)"
 ERASED_EMAIL_DOMAIN = "erased.invalid"
@@ -31,24 +36,22 @@ def email_q(field, emails):
     return query
 
 
-def orders_of(user, emails):
-    """Return the user's orders: linked to the account or bought with a verified address."""
-    return Order.objects.filter(Q(user=user) | email_q("buyer_email", emails))
-
-
 def export_user_data(user):
     """Return the person's orders and the tickets held in their name, as JSON-ready data."""
     emails = verified_emails(user)
-    orders = (
-        orders_of(user, emails).select_related("workshop").prefetch_related("tickets__ticket_type")
-    )
-    held = Ticket.objects.filter(email_q("attendee_email", emails)).exclude(
-        order__in=orders_of(user, emails)
-    )
+    mine = Order.objects.of_user(user)
+    orders = mine.select_related("workshop").prefetch_related("tickets__ticket_type")
+    held = Ticket.objects.filter(email_q("attendee_email", emails)).exclude(order__in=mine)
     return {
         "orders": [order_data(order) for order in orders.order_by("created_at")],
         "tickets_bought_for_you": [
-            ticket_data(t) for t in held.select_related("ticket_type", "order__workshop")
+            held_ticket_data(t) for t in held.select_related("ticket_type", "order__workshop")
+        ],
+        "waiting_list": [
+            waiting_data(entry)
+            for entry in WaitingListEntry.objects.filter(email_q("email", emails))
+            .select_related("ticket_type__workshop")
+            .order_by("created_at", "id")
         ],
     }
 
@@ -84,6 +87,31 @@ def ticket_data(ticket):
     }
 
 
+def held_ticket_data(ticket):
+    """Return a ticket in the person's name, bought by someone else, without its code.
+
+    The code is what the ticket's QR code admits; it is the buyer's to pass on. An address
+    can be added to anyone's account, so the account is not told it.
+    """
+    data = ticket_data(ticket)
+    del data["code"]
+    return data
+
+
+def waiting_data(entry):
+    return {
+        "workshop": entry.ticket_type.workshop.title,
+        "ticket_type": entry.ticket_type.name,
+        "name": entry.name,
+        "email": entry.email,
+        "status": entry.status,
+        "joined_at": entry.created_at,
+        "confirmed_at": entry.confirmed_at,
+        "offer_sent_at": entry.offer_sent_at,
+        "offer_expires_at": entry.offer_expires_at,
+    }
+
+
 @transaction.atomic
 def erase_user_data(user):
     """Remove the person from their orders and tickets; keep the orders for accounting.
@@ -94,10 +122,23 @@ def erase_user_data(user):
     snapshot and the order's billing details are kept.
     """
     emails = verified_emails(user)
-    orders = anonymise_orders(orders_of(user, emails))
+    orders = anonymise_orders(Order.objects.of_user(user))
     tickets = anonymise_tickets(Ticket.objects.filter(email_q("attendee_email", emails)))
     anonymise_deliveries(MessageDelivery.objects.filter(email_q("email", emails)))
-    return {"orders": orders, "tickets": tickets}
+    waiting = forget_waiting(WaitingListEntry.objects.filter(email_q("email", emails)))
+    return {"orders": orders, "tickets": tickets, "waiting_list_entries": waiting}
+
+
+def forget_waiting(entries):
+    """Delete these entries: a place in line is of no use to the accounts. Return how many.
+
+    A running offer ends with its entry (its voucher stops working) and its seat is offered on.
+    """
+    Voucher.objects.filter(waiting_list_entry__in=entries).update(valid_until=timezone.now())
+    type_ids = list(entries.values_list("ticket_type_id", flat=True))
+    deleted, _ = entries.delete()
+    waitlist.seats_freed(type_ids)
+    return deleted
 
 
 def anonymise_orders(orders):
@@ -136,13 +177,19 @@ def anonymise_tickets(tickets):
 
 
 def anonymise_deliveries(deliveries):
-    """Drop unsent messages to these addresses; keep sent ones, without the address."""
-    deliveries.filter(status=MessageDelivery.Status.PENDING).delete()
-    # The SMTP server's refusal usually quotes the address: keep the reason without it.
+    """Drop unsent messages to these addresses; keep sent ones, without the address.
+
+    A delivery whose e-mail is not sent (queued, or failed) goes with its e-mail: it will not
+    be sent now. The e-mails of sent ones leave the mail log (it keeps their addresses), and
+    a delivery without its e-mail reads as sent.
+    """
+    email_ids = list(
+        deliveries.exclude(outgoing_email=None).values_list("outgoing_email_id", flat=True)
+    )
+    deliveries.exclude(MessageDelivery.sent_q()).delete()
+    OutgoingEmail.objects.filter(pk__in=email_ids).delete()
     deliveries.exclude(email__endswith=f"@{ERASED_EMAIL_DOMAIN}").update(
-        email=placeholder_email("d", "id"),
-        name="",
-        last_error=Replace(F("last_error"), F("email"), Value(ERASED_NAME)),
+        email=placeholder_email("d", "id"), name=""
     )
 
 
@@ -164,4 +211,5 @@ def anonymise_ended_workshops(*, days, dry_run=False, now=None):
         anonymise_orders(orders)
         anonymise_tickets(tickets)
         anonymise_deliveries(MessageDelivery.objects.filter(message__workshop__ends_at__lt=cutoff))
+        WaitingListEntry.objects.filter(ticket_type__workshop__ends_at__lt=cutoff).delete()
     return counts

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import checkin_views, invoices, message_views, views
+from tickets import checkin_views, invoices, link_views, message_views, views, waitlist_views
 
 app_name = "tickets"
 
@@ -8,9 +8,20 @@ urlpatterns = [
     path("tickets/", views.ticket_list, name="ticket_list"),
     path("tickets/checkout/", views.checkout, name="checkout"),
     path("tickets/mine/", views.my_tickets, name="my_tickets"),
+    path("tickets/mine/claim/", link_views.request_claim_links, name="claim_request"),
+    path("tickets/mine/claim/<str:token>/", link_views.claim, name="claim_orders"),
     path("tickets/resend/", views.resend_links, name="resend_links"),
+    path("tickets/waiting-list/<int:type_id>/", waitlist_views.join, name="waitlist_join"),
+    path(
+        "tickets/waiting-list/confirm/<str:token>/",
+        waitlist_views.confirm,
+        name="waitlist_confirm",
+    ),
+    path("tickets/waiting-list/offer/<str:token>/", waitlist_views.offer, name="waitlist_offer"),
     path("tickets/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
     path("orders/<str:code>/<str:secret>/", views.order_detail, name="order_detail"),
+    path("orders/<str:code>/<str:secret>/cancel/", views.cancel_order, name="order_cancel"),
+    path("orders/<str:code>/<str:secret>/new-link/", link_views.new_link, name="order_new_link"),
     path("orders/<str:code>/<str:secret>/invoice/", invoices.invoice_page, name="invoice"),
     path(
         "orders/<str:code>/<str:secret>/invoice.pdf",

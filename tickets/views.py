@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import OperationalError
-from django.db.models import prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,9 +17,11 @@ from django.views.decorators.http import require_POST
 
 from tickets import payments
 from tickets.forms import AttendeeForm, CheckoutForm, ResendLinksForm
-from tickets.models import Order, TicketType
+from tickets.joining import joining_for
+from tickets.models import Order, Ticket, TicketType
+from tickets.money import format_amount
 from tickets.qr import checkin_url, qr_svg
-from tickets.services import lifecycle, pricing, stripe_checkout, stripe_events
+from tickets.services import buyer_cancellation, lifecycle, pricing, stripe_checkout, stripe_events
 from tickets.services.errors import Busy, OrderError, PaymentUnavailable, TooManyUnpaidSeats
 from workshop import ratelimit
 from workshop.cache import CONTENT, TICKETS, cache_public_page
@@ -55,11 +57,12 @@ def ticket_list(request):
             messages.error(request, str(error))
     unlocked = [t.id for t in voucher.ticket_types.all()] if voucher else []
     now = timezone.now()
+    ended = workshop.has_ended(now)
     ticket_types = list(
         TicketType.objects.listed(workshop=workshop, unlocked_ids=unlocked).with_seats_taken(now)
     )
     for ticket_type in ticket_types:
-        ticket_type.on_sale = ticket_type.is_on_sale(now)
+        ticket_type.on_sale = not ended and ticket_type.is_on_sale(now)
         ticket_type.not_started = ticket_type.sales_not_started(now)
         left = ticket_type.seats_left
         ticket_type.max_choice = min(
@@ -70,6 +73,7 @@ def ticket_list(request):
         "voucher": voucher,
         "voucher_code": voucher.code if voucher else "",
         "any_on_sale": any(t.on_sale and t.max_choice > 0 for t in ticket_types),
+        "sales_closed": pricing.sales_closed_message(workshop) if ended else "",
     }
     return render(request, "tickets/ticket_list.html", context)
 
@@ -90,13 +94,37 @@ def chosen_counts(data):
 
 def offered_methods(quote):
     if quote.total == 0:
-        return [(Order.Method.FREE, "Free")]
+        return [(Order.Method.FREE, "None: the tickets are free")]
     methods = []
     if payments.card_payment_enabled():
-        methods.append((Order.Method.STRIPE, "Card (secure payment page by Stripe)"))
+        methods.append((Order.Method.STRIPE, card_label()))
     if quote.invoice_allowed:
         methods.append((Order.Method.INVOICE, "Invoice / bank transfer"))
     return methods
+
+
+def card_label():
+    if payments.uses_standin():
+        return "Card (local test payment page: no money moves)"
+    return "Card (secure payment page by Stripe)"
+
+
+# The button says what happens next, so nobody expects a card form that is not coming.
+SUBMIT_LABELS = {
+    (Order.Method.FREE,): "Get my tickets",
+    (Order.Method.STRIPE,): "Order and pay by card",
+    (Order.Method.INVOICE,): "Order and get the invoice",
+}
+
+
+def payment_context(methods):
+    """Return what the checkout page says about payment: the methods and the button."""
+    values = tuple(value for value, _ in methods)
+    return {
+        "methods": methods,
+        "card_payment": Order.Method.STRIPE in values,
+        "submit_label": SUBMIT_LABELS.get(values, "Order and pay"),
+    }
 
 
 def checkout(request):
@@ -126,6 +154,7 @@ def checkout(request):
         initial=initial,
     )
     context = {"quote": quote, "form": form, "counts": counts, "voucher_code": voucher_code}
+    context.update(payment_context(methods))
     if request.method != "POST" or not form.is_valid():
         context["no_method"] = not methods
         return render(request, "tickets/checkout.html", context)
@@ -198,10 +227,12 @@ def order_detail(request, order):
         return correct_attendee(request, order)
     if request.GET.get("session_id") and order.status == Order.Status.PENDING:
         refresh_from_stripe(order)
-    prefetch_related_objects([order], "invoices", "credit_notes__invoice")
+    prefetch_related_objects([order], "invoices", "credit_notes__invoice", "refunds")
     tickets = list(order.tickets.select_related("ticket_type"))
     edit_open = lifecycle.attendee_edit_open(order)
     for ticket in tickets:
+        if ticket.refund_id is not None:
+            continue
         if order.is_paid:
             ticket.qr = qr_svg(checkin_url(ticket.code), label=f"QR code of ticket {ticket.code}")
         if edit_open:
@@ -214,12 +245,58 @@ def order_detail(request, order):
         "tickets": tickets,
         "edit_open": edit_open,
         "holds_seats": order.holds_seats(),
-        "show_joining": order.is_paid and order.workshop.is_online,
+        "joining": joining_for(order),
         "cancelled": "cancelled" in request.GET,
         "invoice": order.invoice,
         "documents": order.billing_documents(),
+        "cancellation": buyer_cancellation.cancellation_terms(order),
     }
     return render(request, "tickets/order_detail.html", context)
+
+
+def cancelled_message(order):
+    if order.refund_owed:
+        owed = format_amount(order.refund_owed, order.currency)
+        return (
+            f"Order {order.code} is cancelled; the organisers send {owed} back to you by bank "
+            "transfer. We have sent you an e-mail."
+        )
+    if order.status != Order.Status.REFUNDED:
+        return f"Order {order.code} is cancelled. We have sent you an e-mail."
+    refunded = format_amount(order.refunded_amount, order.currency)
+    return (
+        f"Order {order.code} is cancelled and {refunded} is refunded to your card. "
+        "We have sent you an e-mail."
+    )
+
+
+@secret_link
+def cancel_order(request, order):
+    """Say what cancelling the order would do, and cancel it when the buyer confirms."""
+    terms = buyer_cancellation.cancellation_terms(order)
+    if request.method == "POST":
+        try:
+            order = buyer_cancellation.cancel_by_buyer(
+                order=order,
+                version=request.POST.get("version", ""),
+                actor=request.user if request.user.is_authenticated else None,
+            )
+        except buyer_cancellation.CancellationRefused as error:
+            order.refresh_from_db()
+            terms = buyer_cancellation.cancellation_terms(order)
+            return render_cancel(request, order, terms, refused=str(error), refusal=error.refusal)
+        except OrderError as error:  # Stripe could not close the payment page
+            return render_cancel(request, order, terms, refused=str(error), status=503)
+        messages.success(request, cancelled_message(order))
+        return redirect(order)
+    return render_cancel(request, order, terms, refusal=terms.refusal)
+
+
+def render_cancel(request, order, terms, *, refused="", refusal=None, status=None):
+    if status is None and refusal is not None:
+        status = 403 if refusal in buyer_cancellation.FORBIDDEN else 409
+    context = {"order": order, "terms": terms, "refused": refused}
+    return render(request, "tickets/order_cancel.html", context, status=status or 200)
 
 
 def refresh_from_stripe(order):
@@ -262,11 +339,15 @@ def correct_attendee(request, order):
 
 @login_required
 def my_tickets(request):
-    """List the signed-in buyer's orders: theirs, or bought with one of their verified addresses."""
+    """List the signed-in buyer's orders: placed signed in, or claimed from their address."""
     orders = (
         Order.objects.of_user(request.user)
         .select_related("workshop")
-        .prefetch_related("invoices", "credit_notes")
+        .prefetch_related(
+            "invoices",
+            "credit_notes",
+            Prefetch("tickets", queryset=Ticket.objects.select_related("ticket_type")),
+        )
         .order_by("-created_at")
     )
     response = render(request, "tickets/my_tickets.html", {"orders": orders})

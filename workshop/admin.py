@@ -48,6 +48,16 @@ class WorkshopAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "Cancellation by buyers",
+            {
+                "fields": [
+                    "buyer_cancellation_until",
+                    "buyer_cancellation_paid",
+                    "buyer_cancellation_fee",
+                ]
+            },
+        ),
     ]
 
 

@@ -16,6 +16,7 @@ warning is logged once per request.
 
 import hashlib
 import logging
+import math
 import secrets
 import threading
 import time
@@ -177,19 +178,20 @@ def _tokens(versions):
 def _entry_of(response, scopes, versions, seconds, *, stored):
     """Return what is kept of a rendered page: its bodies and headers.
 
-    A page to be ``stored`` gets its compressed copies here, once; one that is not is left to
+    A stored page lists the encodings it may be sent in; each compressed copy is made once, when
+    a client first takes that encoding (``_answer``), so the request that renders a page after a
+    change compresses it once, not once per encoding. A page that is not stored is left to
     CompressionMiddleware, which compresses only the encoding the client takes.
     """
     headers = [(k, v) for k, v in response.items() if k.lower() not in PER_ANSWER_HEADERS]
     content = response.content
-    bodies = {IDENTITY: content}
-    if stored and is_compressible(response.get("Content-Type", ""), len(content)):
-        bodies.update((encoding, compress(content, encoding)) for encoding in ENCODINGS)
+    compressible = stored and is_compressible(response.get("Content-Type", ""), len(content))
     return {
         "expires": time.time() + seconds,
         "scopes": list(scopes),
         "tokens": _tokens(versions),
-        "bodies": bodies,
+        "bodies": {IDENTITY: content},
+        "encodings": ENCODINGS if compressible else (),
         "headers": headers,
         "digest": hashlib.sha256(content).hexdigest()[:40],
         "last_modified": int(max(made for _token, made in versions)) if versions else None,
@@ -202,23 +204,23 @@ def _etag(entry, encoding):
     return f'"{entry["digest"]}{suffix}"'
 
 
-def _answer(request, entry, *, varies_on_session, rendered=None):
+def _answer(request, entry, *, key, varies_on_session, rendered=None):
     """Answer with a page in the best encoding the client accepts, and its validators.
 
     304 when the client's copy of that encoding is current. ``rendered`` is the view's own
     response when the page was just rendered; otherwise the answer is rebuilt from ``entry``.
     """
-    bodies = entry["bodies"]
     accepted = request.META.get("HTTP_ACCEPT_ENCODING", "")
-    encoding = choose_encoding(accepted, bodies) or IDENTITY
+    encodings = entry.get("encodings", [name for name in entry["bodies"] if name != IDENTITY])
+    encoding = choose_encoding(accepted, encodings) or IDENTITY
     etag = _etag(entry, encoding)
     response = get_conditional_response(request, etag=etag, last_modified=entry["last_modified"])
     if response is None:
         response = rendered or _response_of(entry)
-        response.content = bodies[encoding]
+        response.content = _body(entry, encoding, key)
         if encoding != IDENTITY:
             response["Content-Encoding"] = encoding
-    if len(bodies) > 1:
+    if encodings:
         patch_vary_headers(response, ["Accept-Encoding"])
     response["ETag"] = etag
     if entry["last_modified"] is not None:
@@ -231,6 +233,29 @@ def _answer(request, entry, *, varies_on_session, rendered=None):
     # Answers differ by cookie (session, messages) even when this one did not.
     patch_vary_headers(response, ["Cookie"])
     return response
+
+
+def _body(entry, encoding, key):
+    """Return the page's body in ``encoding``, compressing and storing it on its first use.
+
+    The entry is copied, not changed, since other threads may be reading it. Another worker may
+    store the same copy meanwhile, or a newer page at ``key``; either way a later request finds
+    a page current for its versions, or renders it afresh.
+    """
+    bodies = entry["bodies"]
+    if encoding in bodies:
+        return bodies[encoding]
+    body = compress(bodies[IDENTITY], encoding)
+    if key is None:  # being stored by the caller, with this copy
+        bodies[encoding] = body
+        return body
+    try:
+        updated = entry | {"bodies": bodies | {encoding: body}}
+        cache.set(key, updated, timeout=max(1, int(entry["expires"] - time.time())))
+        local_pages.put(key, updated)
+    except Exception:  # kept the next time; the answer is right either way
+        logger.warning("Could not store a compressed copy of a page.", exc_info=True)
+    return body
 
 
 def _response_of(entry):
@@ -333,14 +358,32 @@ def _render(view, request, args, kwargs):
     return response
 
 
+def store_page_until(response, when):
+    """Let no stored copy of ``response`` outlive ``when`` (an aware datetime; None: no bound).
+
+    For what a page shows because of the clock alone, known only once it is rendered: what is
+    on now changes when the next slot starts or ends.
+    """
+    if when is not None:
+        response.store_until = when.timestamp()
+
+
+def _seconds_to_keep(response, seconds):
+    until = getattr(response, "store_until", None)
+    if until is None:
+        return seconds
+    return max(0, min(seconds, math.floor(until - time.time())))
+
+
 def cache_public_page(*, scopes=(CONTENT,), vary=None, timeout=None):
     """Serve a public GET view from the shared cache, with ETag, Last-Modified and 304.
 
     ``scopes``: the content versions the page shows; ``vary``: a function of the request
     returning what else the page depends on (such as the visitor's chosen time zone, kept in
     the session); ``timeout``: seconds a copy may live, bounding what depends on the clock
-    alone (what is on now, a sale window opening). Signed-in visitors, visitors with messages,
-    answers that set cookies or use CSRF, and anything but 200 are never stored.
+    alone (what is on now, a sale window opening); a view that knows the moment only once it
+    has rendered bounds its answer with ``store_page_until``. Signed-in visitors, visitors
+    with messages, answers that set cookies or use CSRF, and anything but 200 are never stored.
     """
 
     def decorator(view):
@@ -353,19 +396,24 @@ def cache_public_page(*, scopes=(CONTENT,), vary=None, timeout=None):
             variant = vary(request) if vary else ""
             key, versions, entry = _stored_page(request, scopes, variant, seconds)
             if entry is not None:
-                return _answer(request, entry, varies_on_session=vary is not None)
+                return _answer(request, entry, key=key, varies_on_session=vary is not None)
             response = _render(view, request, args, kwargs)
             if not _may_store(request, response):
                 return _never_cached(response)
+            seconds = _seconds_to_keep(response, seconds)
             stored = key is not None and bool(seconds)
             entry = _entry_of(response, scopes, versions, seconds, stored=stored)
+            # Answered before it is stored, so that the copy this client takes is stored with it.
+            answer = _answer(
+                request, entry, key=None, varies_on_session=vary is not None, rendered=response
+            )
             if stored:
                 try:
                     cache.set(key, entry, timeout=seconds)
                     local_pages.put(key, entry)
                 except Exception as error:
                     _warn_once(request, error)
-            return _answer(request, entry, varies_on_session=vary is not None, rendered=response)
+            return answer
 
         wrapper.caches_public_page = True
         return wrapper
@@ -390,10 +438,10 @@ class PublicPageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        entry = self._stored(request)
+        key, entry = self._stored(request)
         if entry is None:
             return self._private_when_signed_in(request, self.get_response(request))
-        response = _answer(request, entry, varies_on_session=False)
+        response = _answer(request, entry, key=key, varies_on_session=False)
         response = self._frame_options.process_response(request, response)
         if not response.has_header("Content-Length"):
             response["Content-Length"] = str(len(response.content))
@@ -408,18 +456,18 @@ class PublicPageMiddleware:
 
     def _stored(self, request):
         if request.method not in {"GET", "HEAD"} or not settings.PUBLIC_PAGE_CACHE_SECONDS:
-            return None
+            return None, None
         if settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES:
-            return None
+            return None, None
         try:
             key = _page_key(request, "")
         except DisallowedHost:  # answered 400 further on
-            return None
+            return None, None
         version_keys = {scope: VERSION_KEY.format(scope=scope) for scope in (CONTENT, TICKETS)}
         try:
             found = cache.get_many(list(version_keys.values()))
             versions = {scope: found[k] for scope, k in version_keys.items() if k in found}
-            return _current_page(key, versions)
+            return key, _current_page(key, versions)
         except Exception as error:  # any backend error: leave it to the view, uncached
             _warn_once(request, error)
-            return None
+            return None, None

@@ -1,10 +1,17 @@
 """Demo content: the seed workshop "Real-world Perspectives in Machine Learning for Science".
 
-``load()`` is idempotent: it creates what is missing and resets the demo rows it owns
-to their demo values, so running it twice changes nothing.
+``load()`` creates what is missing and never changes a row that exists, so what someone
+edited on the demo site (a page, the workshop's dates) survives the next `make run`.
+
+The workshop took place on 2 December 2022. A workshop that has ended sells no tickets, so the
+demo creates it a few weeks ahead instead, and the home page says so in development: every
+journey (buying, paying, checking in, speaking) can then be walked.
 """
 
 import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
 
 from workshop.models import Page, Supporter, Workshop
 
@@ -62,8 +69,6 @@ WORKSHOP = {
     "tagline": "A PyData Global workshop on trustworthy, reproducible machine learning in science",
     "description": DESCRIPTION,
     "keywords": "Metrics, Evaluation, Explanation, Pipelines, Testing, Reproduction",
-    "starts_at": dt.datetime(2022, 12, 2, 13, 0, tzinfo=dt.UTC),
-    "ends_at": dt.datetime(2022, 12, 2, 18, 0, tzinfo=dt.UTC),
     "time_zone": "UTC",
     "format": Workshop.Format.ONLINE,
     "joining_details": (
@@ -82,8 +87,12 @@ WORKSHOP = {
         "ML for Science Workshop Organisers (demo)\nIBAN DE00 0000 0000 0000 0000 00 (not a real "
         "account)\nBIC DEMODEXXXXX"
     ),
-    "is_current": True,
 }
+
+# When the workshop took place; the demo moves it to MOVED_AHEAD_DAYS after the day it is loaded.
+HELD_STARTS_AT = dt.datetime(2022, 12, 2, 13, 0, tzinfo=dt.UTC)
+DURATION = dt.timedelta(hours=5)
+MOVED_AHEAD_DAYS = 30
 
 SUPPORTERS = [
     {
@@ -161,14 +170,41 @@ PyData Global 2022. This site is a demo: the people and talks other than the wor
 ]
 
 
+def demo_dates(today):
+    """Return the start and end of the demo workshop when it is loaded on ``today``."""
+    day = today + dt.timedelta(days=MOVED_AHEAD_DAYS)
+    starts_at = dt.datetime.combine(day, HELD_STARTS_AT.timetz())
+    return starts_at, starts_at + DURATION
+
+
 def load():
-    """Create or reset the demo workshop, its supporters and pages; return the workshop."""
-    Workshop.objects.exclude(slug=WORKSHOP_SLUG).filter(is_current=True).update(is_current=False)
-    workshop, _ = Workshop.objects.update_or_create(slug=WORKSHOP_SLUG, defaults=WORKSHOP)
+    """Create the demo workshop, its supporters and pages where missing; return the workshop."""
+    workshop = Workshop.objects.filter(slug=WORKSHOP_SLUG).first()
+    if workshop is None:
+        starts_at, ends_at = demo_dates(timezone.now().date())
+        # Another workshop someone made current stays current.
+        is_current = not Workshop.objects.filter(is_current=True).exists()
+        workshop = Workshop.objects.create(
+            slug=WORKSHOP_SLUG,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            is_current=is_current,
+            **WORKSHOP,
+        )
     for supporter in SUPPORTERS:
-        Supporter.objects.update_or_create(
+        Supporter.objects.get_or_create(
             workshop=workshop, name=supporter["name"], defaults=supporter
         )
     for page in PAGES:
-        Page.objects.update_or_create(slug=page["slug"], defaults={**page, "published": True})
+        Page.objects.get_or_create(slug=page["slug"], defaults={**page, "published": True})
     return workshop
+
+
+def moved_from(workshop):
+    """Return when the demo workshop really took place if the demo moved it, else None.
+
+    Said only in development: a site in production is not the demo.
+    """
+    if settings.PRODUCTION or workshop is None or workshop.slug != WORKSHOP_SLUG:
+        return None
+    return HELD_STARTS_AT if workshop.starts_at != HELD_STARTS_AT else None

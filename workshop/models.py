@@ -3,11 +3,13 @@ import zoneinfo
 from decimal import Decimal
 from functools import cache
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 
 @cache
@@ -115,6 +117,28 @@ class Workshop(models.Model):
         help_text="Days after the due date that an unpaid invoice order still holds its "
         "seats; then it expires, its seats are sold again and the buyer is told.",
     )
+    buyer_cancellation_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        verbose_name="buyers may cancel until",
+        help_text="Until then a buyer may cancel their own order on its page: free and unpaid "
+        "orders at once, paid ones only if allowed below. Empty: buyers cannot cancel; they "
+        "write to the organisers.",
+    )
+    buyer_cancellation_paid = models.BooleanField(
+        default=False,
+        verbose_name="buyers may cancel paid orders",
+        help_text="A paid order cancelled by its buyer is refunded, less the fee below.",
+    )
+    buyer_cancellation_fee = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        verbose_name="cancellation fee",
+        help_text="Kept from the refund of a paid order its buyer cancels, in the workshop's "
+        "currency (never more than was paid). 0: refunded in full.",
+    )
     is_current = models.BooleanField(
         default=True, help_text="The workshop the public site shows. Only one can be current."
     )
@@ -152,6 +176,8 @@ class Workshop(models.Model):
             raise ValidationError(
                 {"credit_note_prefix": "Use a prefix other than the invoices' own."}
             )
+        for check in settings.WORKSHOP_CHECKS:
+            import_string(check)(self)
 
     @property
     def tzinfo(self):
@@ -163,6 +189,10 @@ class Workshop(models.Model):
         placed_on = timezone.localdate(placed_at, self.tzinfo)
         due = placed_on + dt.timedelta(days=self.payment_terms_days)
         return max(placed_on, min(due, timezone.localdate(self.starts_at, self.tzinfo)))
+
+    def has_ended(self, now=None):
+        """Return whether the workshop is over: then it sells no tickets and is a record."""
+        return self.ends_at <= (now or timezone.now())
 
     @property
     def keyword_list(self):
@@ -245,3 +275,77 @@ class Page(models.Model):
                 return
             if match.view_name != "workshop:page":
                 raise ValidationError({"slug": f"/{self.slug}/ is already used by the site."})
+
+
+class OutgoingEmailQuerySet(models.QuerySet):
+    def failed(self):
+        """Return the e-mails that will not be tried again unless an organiser asks."""
+        return self.filter(state=OutgoingEmail.State.FAILED)
+
+    def overdue(self, now):
+        """Return the queued e-mails whose delivery should have run by ``now``."""
+        return self.filter(state=OutgoingEmail.State.QUEUED, next_attempt_at__lte=now)
+
+
+class OutgoingEmail(models.Model):
+    """One e-mail the site sends: the message as given to Django, and how its delivery went.
+
+    Every e-mail is written here by workshop.mail.QueuedEmailBackend, in the transaction of
+    the change that caused it, and a worker delivers it (workshop.mail.deliver_email).
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    created_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    subject = models.TextField()
+    recipients = models.TextField(help_text="To, Cc and Bcc, separated by commas.")
+    # Everything needed to build the message again: addresses, headers, body, alternatives
+    # and attachments (base64), as workshop.mail.serialise writes it.
+    message = models.JSONField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # The task that is sending it: the same task run again after its worker died may go on.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    # Set by the code that queues it (workshop.mail.once) so that queuing again adds nothing.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+
+    objects = OutgoingEmailQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        verbose_name = "outgoing e-mail"
+
+    def __str__(self):
+        return f"{self.subject} → {self.recipients}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A task worker that is alive: it updates ``seen_at`` every few seconds while it runs."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now)
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(null=True)
+
+    def __str__(self):
+        return self.worker_id
+
+
+class PeriodicJob(models.Model):
+    """When a job of PERIODIC_TASKS (settings) is next due; workshop/scheduler.py enqueues it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    next_run_at = models.DateTimeField()
+    last_enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return self.name

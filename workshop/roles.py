@@ -42,9 +42,16 @@ ROLES = {
         *manage("speakers.speaker", "speakers.invitation"),
         "speakers.view_speakerrevision",
         "workshop.view_workshop",
+        # The call for proposals: set it up, read the proposals and reviews, decide.
+        *manage("schedule.call", "schedule.submissiontype", "schedule.track", "schedule.question"),
+        "schedule.view_proposal",
+        "schedule.view_answer",
+        "schedule.view_availability",
+        "schedule.view_review",
+        "schedule.decide_proposal",
     ),
-    # Money: orders (mark paid, cancel, refund), invoices, vouchers, ticket types, and the
-    # exports of orders and attendees.
+    # Money: orders (mark paid, cancel, refund), invoices, vouchers, ticket types, waiting lists
+    # and the exports of orders and attendees.
     FINANCE: (
         DASHBOARD,
         *manage("tickets.tickettype", "tickets.voucher"),
@@ -56,10 +63,21 @@ ROLES = {
         "tickets.view_orderevent",
         "tickets.view_checkinevent",
         "tickets.view_stripeevent",
+        # The waiting lists: see them, send offers, remove people.
+        "tickets.view_waitinglistentry",
+        "tickets.change_waitinglistentry",
+        "tickets.view_dispute",
+        "tickets.view_rejectedpayment",
         "workshop.view_workshop",
     ),
-    # Reviewers of proposals; the call for proposals adds its permissions here.
-    REVIEWER: (DASHBOARD, "schedule.view_talk", "schedule.view_talklink"),
+    # Reviewers of proposals: score and comment those they did not write. The talks in the
+    # admin are the published programme's; proposals' talks stay hidden (anonymised review).
+    REVIEWER: (
+        DASHBOARD,
+        "schedule.view_talk",
+        "schedule.view_talklink",
+        "schedule.review_proposal",
+    ),
     # Everything about the workshop; not accounts and groups, which stay with superusers.
     ORGANISER: ("workshop.*", "speakers.*", "schedule.*", "tickets.*"),
 }

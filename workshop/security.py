@@ -1,4 +1,4 @@
-"""Security helpers: staff second factor, private pages, secret comparison, sign-in unlock."""
+"""Security helpers: staff second factor, browser features, private pages, secrets, sign-in."""
 
 import secrets
 from functools import wraps
@@ -22,6 +22,22 @@ def has_second_factor(user):
     from allauth.mfa.utils import is_mfa_enabled
 
     return is_mfa_enabled(user, types=list(SECOND_FACTOR_TYPES))
+
+
+class PermissionsPolicyMiddleware:
+    """Send settings.PERMISSIONS_POLICY with every response that does not set its own.
+
+    The site uses none of the browser's powerful features except the camera on the check-in
+    page (which sets its own policy), so a script that got in could not use them either.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
 
 
 class StaffMFAMiddleware:
@@ -64,13 +80,16 @@ def private_page(view):
     """Keep a page whose address holds a secret out of caches and other sites' Referer headers.
 
     Use it on order pages, invitation links and anything reached by a secret link.
+    ``strict-origin`` sends other sites (and ours) only the origin, never the path with the
+    secret. Not ``no-referrer``: under it browsers send ``Origin: null`` with the page's own
+    form posts, which Django's CSRF check refuses (the order page's forms answered 403).
     """
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         response["Cache-Control"] = "private, no-store"
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "strict-origin"
         return response
 
     return wrapper

@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def stop(message):
-    """Stop start-up with one clear line instead of a traceback."""
-    raise SystemExit(f"Configuration error: {message}")
+    """Stop start-up, saying which setting is wrong and what it must be."""
+    raise ImproperlyConfigured(f"Configuration error: {message}")
 
 
 def env_bool(name, default=False):
@@ -51,26 +52,54 @@ DEBUG = env_bool("DEBUG", False)
 if PRODUCTION and DEBUG:
     stop("DEBUG must be off when DJANGO_ENV=production.")
 
+# A fixed key is acceptable only for local development and tests: it is public in the repository.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if PRODUCTION:
+if PRODUCTION:
+    if not SECRET_KEY:
         stop("SECRET_KEY must be set when DJANGO_ENV=production.")
-    # A fixed key is acceptable only for local development and tests.
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+        stop("SECRET_KEY is the repository's development key; generate a new one for production.")
+    # Django's own deployment check asks for as much (security.W009).
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        stop("SECRET_KEY must be at least 50 random characters when DJANGO_ENV=production.")
+SECRET_KEY = SECRET_KEY or DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", () if PRODUCTION else ("localhost", "127.0.0.1", "[::1]"))
 if PRODUCTION and not ALLOWED_HOSTS:
     stop("ALLOWED_HOSTS must be set when DJANGO_ENV=production.")
+# '*' would let any Host header build the links in e-mails (password reset poisoning).
+if PRODUCTION and "*" in ALLOWED_HOSTS:
+    stop("ALLOWED_HOSTS must name the site's hosts when DJANGO_ENV=production, not '*'.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
-# The public address of the site, used in e-mails, exports and Open Graph tags.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+def served_address(host, port):
+    """Return the address `make run` serves on, from its HOST and PORT.
+
+    A wildcard host (every interface) is reached through the loopback address on this machine.
+    """
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port or 8000}"
+
+
+# The public address of the site, used in e-mails, QR codes, calendars, Stripe's return links
+# and Open Graph tags. In development it follows HOST and PORT (as `make run HOST=... PORT=...`
+# passes them), so that links in e-mails lead to the server that sent them.
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
+if not SITE_URL:
+    SITE_URL = served_address(
+        "" if PRODUCTION else os.environ.get("HOST", ""),
+        "" if PRODUCTION else os.environ.get("PORT", ""),
+    )
 if PRODUCTION and not SITE_URL.startswith("https://"):
     stop("SITE_URL must start with https:// when DJANGO_ENV=production.")
 
 INSTALLED_APPS = [
-    # Django
-    "django.contrib.admin",
+    # Django (the admin with the organisers' content first: workshop/admin_site.py)
+    "workshop.admin_site.WorkshopAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -78,6 +107,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.sites",
+    "django.contrib.sitemaps",
     # Third party
     "allauth",
     "allauth.account",
@@ -86,6 +116,8 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.orcid",
     "allauth.socialaccount.providers.github",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     # Ours
     "workshop",
     "speakers",
@@ -95,6 +127,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the page cache and whitenoise, so stored pages and static files carry it too.
+    "workshop.security.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Brotli or gzip for answers without secrets (BREACH); before sessions, CSRF and
@@ -127,6 +161,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "workshop.context_processors.site",
+                "speakers.context_processors.own_profile",
             ],
         },
     },
@@ -194,14 +229,25 @@ PUBLIC_PAGE_LOCAL_MB = env_int("PUBLIC_PAGE_LOCAL_MB", 8)
 # Sessions live in the database, so any app server can answer any request.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
-# E-mail: printed to the console unless an SMTP host is given.
+# E-mail: every message is kept in the outgoing mail log and sent by a task worker
+# (workshop/mail.py). EMAIL_BACKEND in the environment names how the worker sends: printed to
+# the console unless an SMTP host is given.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
-EMAIL_BACKEND = os.environ.get(
+EMAIL_BACKEND = "workshop.mail.QueuedEmailBackend"
+EMAIL_DELIVERY_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
     else "django.core.mail.backends.console.EmailBackend",
 )
+if EMAIL_DELIVERY_BACKEND == EMAIL_BACKEND:
+    stop("EMAIL_BACKEND names how the worker sends e-mail; it cannot be the queue itself.")
+# A failed delivery is tried again after EMAIL_RETRY_SECONDS, then 4 times longer each time
+# (1, 4, 16, 64 minutes and about 4 hours with the defaults), EMAIL_MAX_ATTEMPTS in all.
+EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 6)
+EMAIL_RETRY_SECONDS = env_int("EMAIL_RETRY_SECONDS", 60)
+# Sent e-mails (addresses and subjects; their bodies go once sent) stay in the log this long.
+EMAIL_LOG_DAYS = env_int("EMAIL_LOG_DAYS", 30)
 EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
@@ -209,6 +255,35 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", bool(EMAIL_HOST))
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "workshop@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Background work (django-tasks): stored in the database, in the transaction of the change
+# that causes it, and run by `manage.py run_worker` (see workshop/worker.py).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A worker writes its heartbeat this often; one silent for TASKS_WORKER_TIMEOUT seconds is
+# taken for dead and the tasks it was running are run again.
+TASKS_HEARTBEAT_SECONDS = env_int("TASKS_HEARTBEAT_SECONDS", 10)
+TASKS_WORKER_TIMEOUT = env_int("TASKS_WORKER_TIMEOUT", 60)
+# Finished task results are deleted after this many days.
+TASKS_KEEP_DAYS = env_int("TASKS_KEEP_DAYS", 14)
+# Jobs the workers enqueue every `every` seconds (workshop/scheduler.py); no cron needed.
+# Each is safe to run twice at once and after a gap, and each is also a management command.
+PERIODIC_TASKS = {
+    # Close the Checkout Sessions of card reservations that ran out (seats free themselves).
+    "release-expired-orders": {"task": "tickets.jobs.release_expired_orders", "every": 5 * 60},
+    # Remind buyers of unpaid invoice orders and expire those past the grace period.
+    "process-invoice-orders": {"task": "tickets.jobs.process_invoice_orders", "every": 60 * 60},
+    # Ask Stripe about bank debits still processing past its time limit (a lost webhook).
+    "settle-processing-payments": {
+        "task": "tickets.jobs.settle_processing_payments",
+        "every": 60 * 60,
+    },
+    # Pass waiting-list offers not used in time on; offer seats freed by the clock.
+    "process-waiting-lists": {"task": "tickets.jobs.process_waiting_lists", "every": 60},
+    "anonymise-attendees": {"task": "tickets.jobs.anonymise_attendees", "every": 24 * 60 * 60},
+    "send-overdue-emails": {"task": "workshop.tasks.send_overdue_emails", "every": 5 * 60},
+    "prune-email-log": {"task": "workshop.tasks.prune_email_log", "every": 24 * 60 * 60},
+    "prune-task-results": {"task": "workshop.tasks.prune_task_results", "every": 24 * 60 * 60},
+}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -260,6 +335,11 @@ SITE_ID = 1
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Browser features no page uses; the check-in page allows itself the camera.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
 SESSION_COOKIE_HTTPONLY = True
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -373,8 +453,26 @@ STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 if PRODUCTION and STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
     stop("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is.")
-# Only tests change the API address (to a local stand-in for Stripe).
+# Tests and `make run` change the API address to a local stand-in for Stripe
+# (tickets/stripe_standin.py), whose payment page moves no money; production refuses it.
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+STRIPE_USES_STANDIN = STRIPE_API_BASE != "https://api.stripe.com"
+# `make bench` measures the production settings with the stand-in as Stripe (no internet there),
+# and says so with this variable; no deployment sets it.
+STANDIN_FOR_BENCH = os.environ.get("STRIPE_STANDIN_FOR_BENCH") == "1"
+if PRODUCTION and STRIPE_USES_STANDIN and not STANDIN_FOR_BENCH:
+    stop(
+        f"STRIPE_API_BASE must be Stripe's (https://api.stripe.com) when DJANGO_ENV=production, "
+        f"not {STRIPE_API_BASE!r}: another address is the local stand-in, which takes no money."
+    )
+if PRODUCTION and "standin" in STRIPE_SECRET_KEY + STRIPE_WEBHOOK_SECRET and not STANDIN_FOR_BENCH:
+    stop(
+        "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are the local stand-in's development keys; "
+        "give the keys of the Stripe account when DJANGO_ENV=production."
+    )
+if STRIPE_USES_STANDIN:
+    # The checkout form is redirected to the stand-in's payment page instead of Stripe's.
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(STRIPE_API_BASE)
 STRIPE_WEBHOOK_TOLERANCE = env_int("STRIPE_WEBHOOK_TOLERANCE", 300)
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 STRIPE_TIMEOUT = env_int("STRIPE_TIMEOUT", 20)
@@ -388,10 +486,21 @@ TICKETS_LOCK_TIMEOUT_MS = env_int("TICKETS_LOCK_TIMEOUT_MS", 5000)
 # hold at a time, so that a bot cannot hold every seat by starting checkouts.
 TICKETS_MAX_UNPAID_SEATS_PER_EMAIL = env_int("TICKETS_MAX_UNPAID_SEATS_PER_EMAIL", 10)
 TICKETS_MAX_UNPAID_SEATS_PER_IP = env_int("TICKETS_MAX_UNPAID_SEATS_PER_IP", 20)
+# A waiting-list offer holds its seat for the person offered this many hours (at least one).
+TICKETS_WAITLIST_OFFER_HOURS = max(env_int("TICKETS_WAITLIST_OFFER_HOURS", 48), 1)
+# The link that confirms a waiting-list address works this many days.
+TICKETS_WAITLIST_CONFIRM_DAYS = max(env_int("TICKETS_WAITLIST_CONFIRM_DAYS", 3), 1)
 # Stripe's events are a few kilobytes; anything far larger is refused (413) unread.
 STRIPE_WEBHOOK_MAX_BYTES = env_int("STRIPE_WEBHOOK_MAX_BYTES", 256 * 1024)
 
+# A function returning (stage name, stream link) of the stages that holders of paid tickets to
+# an online workshop may join, on their order page and in their e-mails.
+TICKETS_HOLDER_STREAMS = "schedule.streams.holder_streams"
+
 # == organisers ==
+# Rules other apps add to the workshop's validation (Workshop.clean), each called with the
+# workshop and raising ValidationError: the ticket shop's money rules live with the shop.
+WORKSHOP_CHECKS = ["tickets.workshop_rules.check_cancellation_fee"]
 # The dashboard's panels, in order; each shows only to organisers holding its permission.
 ORGANISER_DASHBOARD_PANELS = [
     "tickets.dashboard.CHECK_IN",
@@ -399,14 +508,35 @@ ORGANISER_DASHBOARD_PANELS = [
     "tickets.dashboard.REVENUE",
     "tickets.dashboard.ORDERS_BY_DAY",
     "tickets.dashboard.PENDING_INVOICES",
+    "tickets.dashboard.PAYMENT_PROBLEMS",
     "schedule.dashboard.SCHEDULE_PROBLEMS",
+    "schedule.dashboard.CALL_FIGURES",
     "speakers.dashboard.UNCLAIMED_INVITATIONS",
+    "workshop.dashboard.FAILED_EMAILS",
 ]
+
+# == the site on the web ==
+# The sections of /sitemap.xml, in order: each app lists its own public pages.
+SITEMAPS = {
+    "workshop": "workshop.sitemaps.WorkshopSitemap",
+    "pages": "workshop.sitemaps.PageSitemap",
+    "programme": "schedule.sitemaps.ProgrammeSitemap",
+    "talks": "schedule.sitemaps.TalkSitemap",
+    "speaker-list": "speakers.sitemaps.SpeakerListSitemap",
+    "speakers": "speakers.sitemaps.SpeakerSitemap",
+}
+
+# == demo ==
+# `manage.py load_demo` runs these after the demo workshop is made (in this order: the programme
+# refers to the speakers), each with the workshop.
+DEMO_LOADERS = ["speakers.demo.load", "schedule.demo.load", "tickets.demo.load"]
 
 # == privacy ==
 # Modules with export_user_data(user) and erase_user_data(user), one section of a person's
 # data each, named by the module's app.
-PRIVACY_PROVIDERS = ["speakers.privacy", "tickets.privacy"]
+# schedule before speakers: it finds the person's proposals through their speaker profile,
+# which the speakers' part unlinks from the account.
+PRIVACY_PROVIDERS = ["schedule.privacy", "speakers.privacy", "tickets.privacy"]
 # Attendee and buyer details of workshops that ended this many days ago are anonymised by
 # `manage.py anonymise_attendees`.
 PRIVACY_ANONYMISE_AFTER_DAYS = env_int("PRIVACY_ANONYMISE_AFTER_DAYS", 90)

@@ -8,6 +8,7 @@ as currently searched and filtered, and as actions on the selected rows.
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,8 +26,11 @@ from workshop.current import current_workshop
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# A spreadsheet runs a cell that starts like this as a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell that starts like this as a formula (OWASP "CSV injection"), also
+# after spaces it may trim. A program that guesses the separator (semicolon, tab, bar) or splits
+# lines itself starts a new cell after any of these, so each such piece of a text counts as a
+# cell: a quote goes at the start of every piece that could be read as a formula.
+FORMULA_CELL = re.compile(r"(^|[,;|\t\r\n])(?=\s*[=+\-@]|[\t\r])")
 # Control characters are not allowed in XLSX files and mean nothing in a list of people.
 CONTROL_CHARACTERS = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32)])
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -46,9 +50,8 @@ class Table:
 
 
 def clean_text(value):
-    """Return the text without control characters, with a quote before a formula start."""
-    text = str(value).translate(CONTROL_CHARACTERS)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """Return the text without control characters, with a quote before each formula start."""
+    return FORMULA_CELL.sub(r"\1'", str(value).translate(CONTROL_CHARACTERS))
 
 
 def csv_cell(value, tzinfo):

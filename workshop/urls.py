@@ -3,10 +3,14 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from workshop import organisers, privacy, views
+from workshop import email_views, organisers, privacy, views
 
 workshop_patterns = [
     path("", views.home, name="home"),
+    path("workshop.ics", views.ics, name="ics"),
+    path("favicon.ico", views.favicon, name="favicon"),
+    path("robots.txt", views.robots_txt, name="robots_txt"),
+    path("sitemap.xml", views.sitemap_xml, name="sitemap"),
     # Pages are matched last so that every app's own URLs win.
     path("<slug:slug>/", views.page_detail, name="page"),
 ]
@@ -19,6 +23,8 @@ privacy_patterns = [
 
 organiser_patterns = [
     path("", organisers.dashboard, name="dashboard"),
+    path("emails/failed/", email_views.failed_emails, name="failed_emails"),
+    path("emails/retry/", email_views.retry_emails, name="retry_emails"),
 ]
 
 urlpatterns = [
@@ -34,6 +40,3 @@ urlpatterns = [
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
-
-admin.site.site_header = "Workshop administration"
-admin.site.site_title = "Workshop admin"

@@ -23,3 +23,35 @@
   hint.appendChild(link);
   hint.hidden = false;
 })();
+
+// Keep "On now" right while the schedule stays open or comes back from a cache: the server
+// marked what was on when it rendered the page; the browser's clock moves the mark on.
+(function () {
+  "use strict";
+  var slots = document.querySelectorAll(".schedule-page .slot, .schedule-page .list-slot");
+  if (!slots.length) {
+    return;
+  }
+  function mark() {
+    var now = Date.now();
+    Array.prototype.forEach.call(slots, function (slot) {
+      var times = slot.querySelectorAll(".slot-time time");
+      if (times.length < 2) {
+        return;
+      }
+      var running = Date.parse(times[0].dateTime) <= now && now < Date.parse(times[1].dateTime);
+      var badge = slot.querySelector(".now-badge");
+      slot.classList.toggle("is-now", running);
+      if (running && !badge) {
+        badge = document.createElement("strong");
+        badge.className = "now-badge";
+        badge.textContent = "On now";
+        slot.insertBefore(badge, slot.firstChild);
+      } else if (!running && badge) {
+        badge.parentNode.removeChild(badge);
+      }
+    });
+  }
+  mark();
+  window.setInterval(mark, 30000);
+})();

@@ -272,3 +272,28 @@ def test_where_time_goes_reads_the_servers_records():
     assert parts["capacity lock wait"]["median_ms"] == 3.0
     assert parts["Stripe call"] == {"count": 1, "median_ms": 20.0, "p99_ms": 20.0}
     assert parts["waiting for a worker (to payment)"]["median_ms"] == 440.0
+
+
+def test_the_bench_site_starts_with_its_production_settings():
+    """make bench's site settings pass Django's deployment checks (a refusal stopped the bench)."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    from bench import run as bench_run
+
+    standin = SimpleNamespace(
+        api_key="sk_test_standin", webhook_secret="whsec_standin", url="http://127.0.0.1:9"
+    )
+    env = bench_run.site_environment(standin)
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        cwd=bench_run.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr

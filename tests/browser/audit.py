@@ -72,8 +72,11 @@ def link_speaker_profile(person):
     Speaker.objects.filter(pk=Speaker.objects.order_by("name").values("pk")[:1]).update(user=person)
 
 
-def place_free_order(person):
-    """Order a free demo ticket for the person: a confirmed order with a QR code."""
+def place_free_order(person, *, signed_in=True):
+    """Order a free demo ticket for the person: a confirmed order with a QR code.
+
+    ``signed_in=False`` places it as a guest with the person's address: an order to claim.
+    """
     from tickets.models import TicketType
 
     free = TicketType.objects.filter(visible=True, price=0).order_by("position").first()
@@ -86,7 +89,7 @@ def place_free_order(person):
         buyer=someone,
         attendees=[someone],
         payment_method="free",
-        user=person,
+        user=person if signed_in else None,
     )
 
 
@@ -116,6 +119,26 @@ def place_cancelled_invoice_order(person):
 
     order = place_invoice_order(person)
     return lifecycle.cancel_order(order=order) if order else None
+
+
+def submit_proposal(person):
+    """Send a proposal to the demo's call as the person: their own proposal's pages."""
+    from schedule.models import Call
+    from schedule.proposals import ProposalText, submit_proposal
+
+    call = Call.objects.order_by("pk").first()
+    if call is None or not call.is_open():
+        return None
+    text = ProposalText(
+        title="Calibrated uncertainty for field measurements",
+        abstract="Prediction intervals that hold up when instruments drift.",
+        description="We compare *conformal* prediction with ensembles on sensor data.",
+        submission_type=call.submission_types.first(),
+        track=call.tracks.first(),
+        notes="I could also bring a poster.",
+    )
+    proposal, _new = submit_proposal(call=call, user=person, text=text, answers={})
+    return proposal
 
 
 def locate_pages(site):
@@ -216,8 +239,10 @@ def audit_site(*, browser, base_url, artifacts, browser_skip):
     site = SimpleNamespace(
         people=people,
         order=place_free_order(people["attendee"]),
+        guest_order=place_free_order(people["attendee"], signed_in=False),
         invoice_order=place_invoice_order(people["attendee"]),
         cancelled_order=place_cancelled_invoice_order(people["attendee"]),
+        proposal=submit_proposal(people["speaker"]),
     )
     results = locate_pages(site)
     fetch_sources(results, people)

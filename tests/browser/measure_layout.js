@@ -5,7 +5,12 @@
     for (let e = el; e; e = e.parentElement) list.push(e);
     return list;
   };
+  // The content of a closed <details> (all but its summary) is not drawn, although Chromium
+  // still gives its text boxes: it sits in the ::details-content slot, not in a styled element.
+  const folded = (e) => e.parentElement && e.parentElement.tagName === "DETAILS"
+    && !e.parentElement.open && e.tagName !== "SUMMARY";
   const invisible = (el) => ancestors(el).some((e) => {
+    if (folded(e)) return true;
     const s = getComputedStyle(e);
     return s.display === "none" || s.visibility === "hidden" || s.opacity === "0"
       || s.clipPath !== "none" || (s.clip !== "auto" && s.position === "absolute");

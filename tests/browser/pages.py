@@ -67,8 +67,18 @@ def own_talk_edit(site):
     """Locate the edit page of a talk of the signed-in speaker."""
     from schedule.models import Talk
 
-    talk = Talk.objects.filter(speakers__user=site.people["speaker"]).order_by("title").first()
+    talk = (
+        Talk.objects.open_to_speaker_edits()
+        .filter(speakers__user=site.people["speaker"])
+        .order_by("title")
+        .first()
+    )
     return reverse("schedule:talk_edit", args=[talk.slug]) if talk else None
+
+
+def own_proposal(url_name):
+    """Locate a page of the proposal the signed-in speaker sent to the demo call."""
+    return lambda site: reverse(url_name, args=[site.proposal.code]) if site.proposal else None
 
 
 def checkout(site):
@@ -87,6 +97,17 @@ def order(site):
 def invoice_order(site):
     """Locate the page of the demo order awaiting its bank transfer."""
     return site.invoice_order.get_absolute_url() if site.invoice_order else None
+
+
+def claim_link(site):
+    """Locate the link that adds the attendee's guest order to their account."""
+    from tickets.services.order_links import claim_token
+
+    if site.guest_order is None:
+        return None
+    person = site.people["attendee"]
+    token = claim_token(user=person, email=person.email, orders=[site.guest_order])
+    return reverse("tickets:claim_orders", args=[token])
 
 
 def billing_document(kind):
@@ -123,6 +144,36 @@ PAGES = [
         shows="Save profile",
     ),
     SitePage("talk-edit", own_talk_edit, user="speaker", shows='name="abstract"'),
+    SitePage("call", named("schedule:call"), responsive=True, shows="Submit a proposal"),
+    SitePage(
+        "proposal-submit",
+        named("schedule:proposal_submit"),
+        user="speaker",
+        responsive=True,
+        shows="Submit the proposal",
+    ),
+    SitePage("my-proposals", named("schedule:proposal_list"), user="speaker", shows="Submitted"),
+    SitePage(
+        "proposal",
+        own_proposal("schedule:proposal_detail"),
+        user="speaker",
+        responsive=True,
+        shows="Edit the proposal",
+    ),
+    SitePage("proposal-edit", own_proposal("schedule:proposal_edit"), user="speaker", shows="Save"),
+    SitePage(
+        "proposal-coauthors",
+        own_proposal("schedule:proposal_coauthors"),
+        user="speaker",
+        responsive=True,
+        shows="Send the invitation",
+    ),
+    SitePage(
+        "proposal-withdraw",
+        own_proposal("schedule:proposal_withdraw"),
+        user="speaker",
+        shows="Withdraw the proposal",
+    ),
     SitePage("tickets", named("tickets:ticket_list"), responsive=True),
     SitePage("checkout", checkout, responsive=True),
     SitePage("order", order, responsive=True, shows='<svg class="qr"'),
@@ -132,7 +183,14 @@ PAGES = [
         "credit-note", billing_document("Credit note"), responsive=True, shows="Total credited"
     ),
     SitePage("resend-links", named("tickets:resend_links")),
-    SitePage("my-tickets", named("tickets:my_tickets"), user="attendee", shows='class="my-orders"'),
+    SitePage(
+        "my-tickets",
+        named("tickets:my_tickets"),
+        user="attendee",
+        responsive=True,
+        shows='class="my-orders"',
+    ),
+    SitePage("claim-orders", claim_link, user="attendee", responsive=True, shows="Add 1 order to"),
     SitePage(
         "account-email", named("account_email"), user="attendee", template=SITE_ACCOUNT_TEMPLATES
     ),

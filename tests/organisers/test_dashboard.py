@@ -6,12 +6,15 @@ import re
 import pytest
 from django.utils import timezone
 
+from schedule.models import Review
 from speakers import services as speaker_services
 from speakers.models import Invitation
 from tests.browser import checkers
 from tests.factories import (
+    CallFactory,
     OrderFactory,
     OrganiserFactory,
+    ProposalFactory,
     SlotFactory,
     SpeakerFactory,
     TalkFactory,
@@ -20,8 +23,10 @@ from tests.factories import (
     UserFactory,
 )
 from tests.security.html_checks import duplicate_ids, inline_code
-from tickets.models import Order
+from tickets.models import Dispute, Order, OrderEvent, Refund, RejectedPayment
+from tickets.services.stranded import PROCESSING_LIMIT
 from workshop import roles
+from workshop.models import OutgoingEmail
 
 pytestmark = pytest.mark.django_db
 
@@ -272,6 +277,90 @@ def test_dashboard_empty_workshop(organiser_client, workshop):
     assert "No invoice orders are waiting for payment." in html
     assert "No problems found in the schedule." in html
     assert "No invitation is waiting to be claimed." in html
+    assert "No disputes, refused payments, stalled bank debits or failed refunds." in html
+
+
+def processing_since(made, moment):
+    OrderEvent.objects.create(order=made, from_status="pending", to_status="processing")
+    OrderEvent.objects.filter(order=made, to_status="processing").update(created_at=moment)
+
+
+def test_dashboard_payments_needing_attention(organiser_client, workshop):
+    disputed = order(workshop, "paid", code="DISPUTED")
+    Dispute.objects.create(
+        order=disputed,
+        stripe_dispute_id="dp_1",
+        amount="25.00",
+        currency="EUR",
+        reason="fraudulent",
+        respond_by=dt.datetime(2030, 1, 9, 17, 0, tzinfo=dt.UTC),
+    )
+    lost = order(workshop, "refunded", code="LOSTDISP")
+    Dispute.objects.create(
+        order=lost, stripe_dispute_id="dp_2", amount="25.00", currency="EUR", status="lost",
+        closed_at=timezone.now(),
+    )  # fmt: skip
+    old = order(workshop, "refunded", code="OLDDISP")
+    Dispute.objects.create(
+        order=old, stripe_dispute_id="dp_3", amount="25.00", currency="EUR", status="won",
+        closed_at=timezone.now() - dt.timedelta(days=31),
+    )  # fmt: skip
+    refused = order(workshop, "expired", code="REFUSED")
+    RejectedPayment.objects.create(
+        order=refused,
+        stripe_payment_intent_id="pi_1",
+        amount="10.000",
+        currency="EUR",
+        reason="amount 1000 differs from the order total",
+    )
+    stalled = order(workshop, "processing", code="STALLED", buyer_name="Bo Debit")
+    processing_since(stalled, timezone.now() - PROCESSING_LIMIT - dt.timedelta(days=1))
+    recent = order(workshop, "processing", code="RECENT")
+    processing_since(recent, timezone.now() - dt.timedelta(days=2))
+
+    html = squash(html_of(organiser_client.get(DASHBOARD)))
+
+    section = html.split('id="panel-payments"')[1].split("</section>")[0]
+    assert re.findall(r">Order ([A-Z]+)</a>", section) == [
+        "DISPUTED",
+        "LOSTDISP",
+        "REFUSED",
+        "STALLED",
+    ]
+    assert (
+        "25.00 EUR disputed by the buyer's bank (fraudulent). <strong>Open: answer it in the "
+        "Stripe dashboard</strong> before 9 January 2030, 17:00."
+    ) in section
+    assert "Lost: the money went back to the buyer." in section
+    assert "10.00 EUR refunded on" in section
+    assert "(amount 1000 differs from the order total)" in section
+    assert "Bank debits still processing after 20 days" in section
+    assert "25.00 EUR from Bo Debit, processing since" in section
+
+
+def test_dashboard_lists_refunds_not_made(organiser_client, workshop):
+    failed = order(workshop, "refunded", code="FAILEDRF")
+    Refund.objects.create(
+        order=failed, amount="25.00", currency="EUR", method="card", status="failed",
+        failure_reason="expired_or_canceled_card", stripe_refund_id="re_1",
+    )  # fmt: skip
+    unsent = order(workshop, "partly_refunded", code="UNSENTRF")
+    Refund.objects.create(order=unsent, amount="5.00", currency="EUR", method="card")
+    done = order(workshop, "refunded", code="DONERF")
+    Refund.objects.create(
+        order=done, amount="25.00", currency="EUR", method="card", status="succeeded",
+        stripe_refund_id="re_2",
+    )  # fmt: skip
+
+    html = squash(html_of(organiser_client.get(DASHBOARD)))
+
+    section = html.split('id="panel-payments"')[1].split("</section>")[0]
+    assert re.findall(r">Order ([A-Z]+)</a>", section) == ["FAILEDRF", "UNSENTRF"]
+    assert (
+        "25.00 EUR, <strong>refused by Stripe</strong> (expired_or_canceled_card): refund it "
+        "again or by bank transfer."
+    ) in section
+    assert "5.00 EUR, not sent yet: Stripe could not be reached" in section
 
 
 def test_dashboard_schedule_problems(organiser_client, workshop):
@@ -315,9 +404,22 @@ def test_dashboard_unclaimed_invitations(organiser_client, workshop):
 
 
 def make_everything(workshop, size):
+    call = CallFactory(workshop=workshop)
     for number in range(size):
+        reviewed = ProposalFactory(call=call)
+        Review.objects.create(
+            proposal=reviewed, reviewer=OrganiserFactory(username=f"reviewer{number}"), score=3
+        )
         ticket_type = TicketTypeFactory(workshop=workshop, name=f"Type {number}")
-        order(workshop, "paid", tickets=[ticket_type, ticket_type])
+        disputed = order(workshop, "paid", tickets=[ticket_type, ticket_type])
+        Dispute.objects.create(
+            order=disputed, stripe_dispute_id=f"dp_{number}", amount="25.00", currency="EUR"
+        )
+        RejectedPayment.objects.create(
+            order=disputed, stripe_payment_intent_id=f"pi_{number}", amount="1", currency="EUR"
+        )
+        stalled = order(workshop, "processing", tickets=[ticket_type])
+        processing_since(stalled, timezone.now() - PROCESSING_LIMIT - dt.timedelta(days=1))
         order(workshop, "pending", tickets=[ticket_type], method="invoice")
         order(workshop, "paid", currency=["EUR", "USD", "GBP"][number % 3])
         speaker = SpeakerFactory()
@@ -336,15 +438,62 @@ def test_dashboard_query_count_constant(
 ):
     make_everything(workshop, size)
 
-    # Session, user, workshop, check-in, types, revenue, orders by day, invoices, 4 for the
-    # schedule check, invitations, footer pages.
-    with django_assert_num_queries(14):
+    failed_emails(size)
+
+    # Session, user, workshop, check-in, types, revenue, orders by day, invoices, 4 for card
+    # payments needing attention, 5 for the schedule check (a sixth reads the availability of
+    # scheduled talks that came from proposals), 4 for the call for proposals, invitations, 2
+    # for failed e-mails, footer pages, the header's speaker profile link.
+    with django_assert_num_queries(26):
         response = organiser_client.get(DASHBOARD)
 
     assert html_of(response).count('href="/admin/speakers/invitation/') == size
+    assert html_of(response).count("Mailbox unavailable") == min(size, 5)
+
+
+def failed_emails(count):
+    for number in range(count):
+        OutgoingEmail.objects.create(
+            subject=f"Your tickets {number}",
+            recipients=f"buyer{number}@example.org",
+            message={},
+            state=OutgoingEmail.State.FAILED,
+            attempts=6,
+            last_error="550 5.1.1 Mailbox unavailable",
+        )
+
+
+def test_dashboard_failed_emails_panel(organiser_client, workshop):
+    failed_emails(6)
+
+    html = squash(html_of(organiser_client.get(DASHBOARD)))
+
+    assert "6 e-mails could not be delivered after every attempt" in html
+    assert (
+        "<li>Your tickets 5, to buyer5@example.org: 550 5.1.1 Mailbox unavailable (6 attempts,"
+    ) in html
+    assert "Your tickets 0," not in html  # the panel shows the newest five
+    assert 'href="/organisers/emails/failed/"' in html
+
+
+def test_dashboard_failed_emails_panel_when_none(organiser_client, workshop):
+    html = html_of(organiser_client.get(DASHBOARD))
+
+    assert "Every e-mail has been delivered or is on its way." in html
+
+
+def test_dashboard_failed_emails_only_for_organisers(client, workshop):
+    failed_emails(1)
+    finance = OrganiserFactory(role=roles.FINANCE)
+    client.force_login(finance)
+
+    html = html_of(client.get(DASHBOARD))
+
+    assert "E-mails not delivered" not in html
 
 
 def test_dashboard_valid_html_without_inline_code(organiser_client, sales):
+    failed_emails(2)
     SlotFactory(talk=TalkFactory(published=False))
     speaker_services.invite_speaker(speaker=SpeakerFactory(), email="s@example.org")
     documents = {

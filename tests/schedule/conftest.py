@@ -2,10 +2,21 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from schedule.models import Room, Slot, Talk
+from schedule.proposals import workshop_days
 from speakers.models import Speaker
-from tests.factories import RoomFactory, SlotFactory, SpeakerFactory, TalkFactory
+from tests.factories import (
+    CallFactory,
+    RoomFactory,
+    SlotFactory,
+    SpeakerFactory,
+    SubmissionTypeFactory,
+    TalkFactory,
+    TrackFactory,
+)
+from tests.speakers.conftest import verified_user
 
 # The schemas live in shared/ beside the checkout; byte-identical copies (EUPL-1.2, see
 # schemas/SOURCE.md) ship with the tests so that a clone elsewhere still validates.
@@ -14,10 +25,10 @@ VENDORED_SCHEMAS = Path(__file__).resolve().parent / "schemas"
 SCHEMAS = SHARED_SCHEMAS if (SHARED_SCHEMAS / "schema.json").exists() else VENDORED_SCHEMAS
 
 
-def at(workshop, hour, minute=0):
-    """Return hour:minute on the workshop's first day, in UTC."""
+def at(workshop, hour, minute=0, second=0):
+    """Return hour:minute(:second) on the workshop's first day, in UTC."""
     day = workshop.starts_at.date()
-    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC)
+    return dt.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -110,3 +121,51 @@ def make_programme(workshop, count):
         for index, talk in enumerate(talks)
     )
     return talks
+
+
+# == the call for proposals ==
+
+
+@pytest.fixture
+def call(workshop):
+    """The workshop's call, open for one more hour, offering a talk and a poster in two tracks.
+
+    Close enough for a test to move the clock past the deadline with the author still signed in.
+    """
+    call = CallFactory(workshop=workshop, closes_at=timezone.now() + dt.timedelta(hours=1))
+    SubmissionTypeFactory(call=call, name="Talk", kind=Talk.Kind.TALK, duration=30, position=1)
+    SubmissionTypeFactory(call=call, name="Poster", kind=Talk.Kind.POSTER, duration=60, position=2)
+    TrackFactory(call=call, name="Metrics", position=1)
+    TrackFactory(call=call, name="Pipelines", position=2)
+    return call
+
+
+@pytest.fixture
+def author(db):
+    """A signed-up person without a speaker profile."""
+    return verified_user(username="grace", email="grace@example.org")
+
+
+@pytest.fixture
+def author_client(client, author):
+    client.force_login(author)
+    return client
+
+
+def proposal_data(call, **overrides):
+    """Return a valid proposal form's POST data for ``call``."""
+    data = {
+        "title": "Honest baselines",
+        "submission_type": str(call.submission_types.get(name="Talk").pk),
+        "track": str(call.tracks.get(name="Metrics").pk),
+        "abstract": "Baselines that *mean* something.",
+        "description": "",
+        "notes": "",
+        "profile-name": "Grace Okafor",
+        "profile-affiliation": "Example Lab",
+        "profile-short_bio": "Studies baselines.",
+    }
+    for day, _start, _end in workshop_days(call.workshop):
+        data[f"present_{day.isoformat()}"] = "on"
+    data.update(overrides)
+    return data

@@ -1,8 +1,18 @@
 import pytest
+from django.contrib.auth.models import Permission
 
-from schedule.models import Slot
-from tests.factories import SlotFactory, SpeakerFactory, TalkFactory, UserFactory
+from schedule.models import Slot, Talk
+from tests.factories import (
+    OrganiserFactory,
+    RoomFactory,
+    SlotFactory,
+    SpeakerFactory,
+    TalkFactory,
+    TalkLinkFactory,
+    UserFactory,
+)
 from tests.schedule.conftest import at
+from workshop.roles import PROGRAMME
 
 pytestmark = pytest.mark.django_db
 
@@ -264,3 +274,194 @@ def test_admin_talk_change_with_slot_inline_saves(organiser_client, workshop, pr
     talk.refresh_from_db()
     assert response.status_code == 302
     assert talk.title == "Honest splits, revised"
+
+
+def test_admin_link_inline_keeps_the_link_cap(organiser_client, workshop, programme):
+    talk = programme["second"].talk
+    TalkLinkFactory.create_batch(20, talk=talk)
+    extra = {"links-TOTAL_FORMS": "1", "links-INITIAL_FORMS": "0"}
+    extra.update({"links-0-title": "One more", "links-0-url": "https://example.org/x"})
+    extra.update({"links-0-kind": "web", "links-0-position": "0"})
+
+    response = organiser_client.post(
+        f"/admin/schedule/talk/{talk.pk}/change/",
+        talk_form(talk, programme["second"], workshop, **extra),
+    )
+
+    assert response.status_code == 200
+    assert "A talk has at most 20 links; this would make 21." in response.content.decode()
+    assert talk.links.count() == 20
+
+
+def new_talk_form(workshop, room, speakers, start="13:10", end="13:40", **changes):
+    """Return the talk add form's data with a place in the schedule (the inline)."""
+    data = {
+        "title": "A talk in a busy hour",
+        "slug": "busy-hour",
+        "kind": "talk",
+        "abstract": "",
+        "description": "",
+        "speakers": [speaker.pk for speaker in speakers],
+        "track": "",
+        "level": "",
+        "language": "en",
+        "slides_url": "",
+        "video_url": "",
+        "slot-TOTAL_FORMS": "1",
+        "slot-INITIAL_FORMS": "0",
+        "slot-0-workshop": workshop.pk,
+        "slot-0-start_0": "2030-12-02",
+        "slot-0-start_1": start,
+        "slot-0-end_0": "2030-12-02",
+        "slot-0-end_1": end,
+        "slot-0-room": room.pk,
+        "links-TOTAL_FORMS": "0",
+        "links-INITIAL_FORMS": "0",
+    }
+    data.update(changes)
+    return data
+
+
+def row_errors(html):
+    """Return the errors shown above the inline's slot row (its non-field errors)."""
+    start = html.find('<tr class="row-form-errors">')
+    return html[start : html.find("</tr>", start)] if start >= 0 else ""
+
+
+KEYNOTE_CLASH = (
+    "Ada Lindqvist also speaks in “Choosing metrics (Mon 2 Dec 13:10–13:40 UTC, Main stage)”"
+    " at the same time."
+)
+
+
+def test_admin_adding_talk_with_slot_refuses_busy_speaker(
+    organiser_client, workshop, programme, speaker
+):
+    free_room = RoomFactory(name="Third stage")  # free at 13:10: only the speaker is busy
+
+    response = organiser_client.post(
+        "/admin/schedule/talk/add/", new_talk_form(workshop, free_room, [speaker])
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert KEYNOTE_CLASH in row_errors(html)
+    assert not Talk.objects.filter(slug="busy-hour").exists()
+
+
+def test_admin_adding_talk_with_slot_at_a_free_time_saves(
+    organiser_client, workshop, programme, speaker
+):
+    response = organiser_client.post(
+        "/admin/schedule/talk/add/",
+        new_talk_form(workshop, programme["keynote"].room, [speaker], start="14:00", end="14:30"),
+    )
+
+    talk = Talk.objects.get(slug="busy-hour")
+    assert response.status_code == 302
+    assert list(talk.speakers.all()) == [speaker]
+    assert talk.slot.start == at(workshop, 14)
+
+
+def test_admin_moving_slot_of_talk_into_speaker_clash_shows_error_on_the_row(
+    organiser_client, workshop, programme, speaker
+):
+    talk = TalkFactory(title="Later talk", slug="later", speakers=[speaker])
+    slot = SlotFactory(
+        workshop=workshop,
+        room=programme["second"].room,
+        talk=talk,
+        start=at(workshop, 14),
+        end=at(workshop, 14, 30),
+    )
+    programme["second"].delete()
+
+    response = organiser_client.post(
+        f"/admin/schedule/talk/{talk.pk}/change/",
+        talk_form(talk, slot, workshop, speakers=[speaker.pk]),  # the form moves it to 13:10
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert KEYNOTE_CLASH in row_errors(html)
+    slot.refresh_from_db()
+    assert slot.start == at(workshop, 14)
+
+
+def test_admin_new_speakers_and_new_time_are_checked_together(
+    organiser_client, workshop, programme, speaker
+):
+    talk = TalkFactory(title="Later talk", slug="later", speakers=[SpeakerFactory()])
+    slot = SlotFactory(
+        workshop=workshop,
+        room=programme["second"].room,
+        talk=talk,
+        start=at(workshop, 14),
+        end=at(workshop, 14, 30),
+    )
+    programme["second"].delete()
+
+    response = organiser_client.post(
+        f"/admin/schedule/talk/{talk.pk}/change/",
+        talk_form(talk, slot, workshop, speakers=[speaker.pk]),
+    )
+
+    assert response.status_code == 200
+    assert KEYNOTE_CLASH in row_errors(response.content.decode())
+    assert speaker not in talk.speakers.all()
+
+
+def test_admin_replacing_the_clashing_speaker_saves(organiser_client, workshop, programme, speaker):
+    talk = programme["second"].talk
+    talk.speakers.set([speaker])  # a clash from before the check existed
+    stand_in = SpeakerFactory(name="Bo Stand-in")
+
+    response = organiser_client.post(
+        f"/admin/schedule/talk/{talk.pk}/change/",
+        talk_form(talk, programme["second"], workshop, speakers=[stand_in.pk]),
+    )
+
+    assert response.status_code == 302
+    assert list(talk.speakers.all()) == [stand_in]
+
+
+def test_admin_leaving_the_speaker_of_a_moved_talk_behind_saves(
+    organiser_client, workshop, programme, speaker
+):
+    talk = TalkFactory(title="Later talk", slug="later", speakers=[speaker])
+    slot = SlotFactory(
+        workshop=workshop,
+        room=programme["second"].room,
+        talk=talk,
+        start=at(workshop, 14),
+        end=at(workshop, 14, 30),
+    )
+    programme["second"].delete()
+
+    response = organiser_client.post(
+        f"/admin/schedule/talk/{talk.pk}/change/",
+        talk_form(talk, slot, workshop, speakers=[]),  # moved to 13:10 without Ada
+    )
+
+    slot.refresh_from_db()
+    assert response.status_code == 302
+    assert slot.start == at(workshop, 13, 10)
+
+
+def test_admin_speakers_of_a_talk_without_its_slot_on_the_page_are_checked(
+    client, workshop, programme, speaker
+):
+    # The programme role without the slot permissions: the page has no slot inline.
+    editor = OrganiserFactory(role=PROGRAMME)
+    editor.groups.get().permissions.remove(*Permission.objects.filter(codename__endswith="_slot"))
+    client.force_login(editor)
+    talk = programme["second"].talk
+    data = talk_form(talk, programme["second"], workshop, speakers=[speaker.pk])
+
+    response = client.post(f"/admin/schedule/talk/{talk.pk}/change/", data)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="slot-TOTAL_FORMS"' not in html
+    assert KEYNOTE_CLASH in html
+    assert list(talk.speakers.all()) == []

@@ -3,8 +3,9 @@
 import os
 
 import pytest
+from django.utils import timezone
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.factories import RoomFactory, SlotFactory, SpeakerFactory, TalkFactory, WorkshopFactory
 from tests.schedule.conftest import at
 
@@ -107,3 +108,91 @@ def test_pages_fit_a_phone_without_sideways_scrolling(chromium, live_server, sch
     context.close()
 
     assert page_width == 375
+
+
+def shot(page, name):
+    path = ARTIFACTS / "schedule" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_phone_gets_a_list_by_time_naming_each_room(
+    chromium, live_server, schedule_data, javascript
+):
+    context, page = open_page(
+        chromium,
+        live_server,
+        viewport={"width": 375, "height": 800},
+        java_script_enabled=javascript,
+    )
+
+    page.goto("/schedule/")
+    grid_shown = page.locator(".schedule-grid").is_visible()
+    times = page.locator(".list-time h3").all_inner_texts()
+    rooms = page.locator(".list-slot .slot-room").all_inner_texts()
+    titles = page.locator(".list-slot .slot-title").all_inner_texts()
+    shot(page, f"list-375-{'js' if javascript else 'nojs'}")
+    context.close()
+
+    assert grid_shown is False
+    assert times == ["13:00", "13:10"]
+    assert rooms == ["All rooms", "Main stage", "A stage with a rather long name for a phone"]
+    assert titles == [
+        "Welcome",
+        "A long talk title about reproducible pipelines number 0",
+        "A long talk title about reproducible pipelines number 1",
+    ]
+
+
+def test_desktop_keeps_the_grid(chromium, live_server, schedule_data):
+    context, page = open_page(chromium, live_server, viewport={"width": 1280, "height": 800})
+
+    page.goto("/schedule/")
+    grid_shown = page.locator(".schedule-grid").is_visible()
+    list_shown = page.locator(".schedule-list").is_visible()
+    shot(page, "grid-1280")
+    context.close()
+
+    assert grid_shown is True
+    assert list_shown is False
+
+
+def test_browser_clock_moves_the_on_now_mark(chromium, live_server, schedule_data):
+    context, page = open_page(chromium, live_server, viewport={"width": 375, "height": 800})
+    # The page is rendered long before the workshop (nothing on); the browser's clock says
+    # the first talks are running.
+    page.clock.install(time=at(schedule_data, 13, 20))
+
+    page.goto("/schedule/")
+    marked = page.locator(".list-slot.is-now .slot-title").all_inner_texts()
+    badges = page.locator(".schedule-list .now-badge").count()
+    page.clock.run_for(25 * 60 * 1000)  # 13:45: they have ended
+    marked_later = page.locator(".list-slot.is-now").count()
+    badges_later = page.locator(".now-badge").count()
+    context.close()
+
+    assert marked == [
+        "A long talk title about reproducible pipelines number 0",
+        "A long talk title about reproducible pipelines number 1",
+    ]
+    assert badges == 2
+    assert marked_later == badges_later == 0
+
+
+def test_without_javascript_the_server_marks_what_is_on(
+    chromium, live_server, schedule_data, monkeypatch
+):
+    monkeypatch.setattr(timezone, "now", lambda: at(schedule_data, 13, 5))
+    context, page = open_page(
+        chromium, live_server, viewport={"width": 375, "height": 800}, java_script_enabled=False
+    )
+
+    page.goto("/schedule/")
+    marked = page.locator(".list-slot.is-now .slot-title").all_inner_texts()
+    badge = page.locator(".list-slot.is-now .now-badge").inner_text()
+    shot(page, "list-375-now-nojs")
+    context.close()
+
+    assert marked == ["Welcome"]
+    assert badge == "On now"

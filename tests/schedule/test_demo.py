@@ -1,3 +1,4 @@
+import datetime as dt
 import json
 
 import pytest
@@ -66,3 +67,23 @@ def test_demo_exports_validate_against_schemas(client):
 
     xsd.assertValid(etree.fromstring(client.get("/schedule.xml").content))
     assert list(validator.iter_errors(json.loads(client.get("/schedule.json").content))) == []
+
+
+def test_demo_opens_a_call_for_proposals_until_two_weeks_before(client):
+    load_demo()
+    workshop = Workshop.objects.get(slug="pydata-global-2022-mlsci")
+    call = workshop.call
+    before = (call.opens_at, call.closes_at, call.updated_at)
+
+    load_demo()
+
+    call.refresh_from_db()
+    assert (call.opens_at, call.closes_at, call.updated_at) == before
+    assert call.closes_at == workshop.starts_at - dt.timedelta(days=14)
+    assert list(call.submission_types.values_list("name", "duration")) == [
+        ("Talk", 30),
+        ("Lightning talk", 5),
+        ("Poster", 60),
+    ]
+    assert call.questions.count() == 2
+    assert "Submit a proposal" in client.get("/call/").content.decode()

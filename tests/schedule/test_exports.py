@@ -3,13 +3,21 @@ import json
 
 import icalendar
 import pytest
+from django.test import Client
 from django.utils.http import http_date
 from jsonschema import Draft6Validator
 from lxml import etree
 
+from schedule import exports
 from schedule.exports import acronym
 from schedule.models import Talk
-from tests.factories import SlotFactory, TalkFactory, TalkLinkFactory, WorkshopFactory
+from tests.factories import (
+    SlotFactory,
+    SpeakerFactory,
+    TalkFactory,
+    TalkLinkFactory,
+    WorkshopFactory,
+)
 from tests.schedule.conftest import SCHEMAS, at, make_programme
 
 pytestmark = pytest.mark.django_db
@@ -303,3 +311,116 @@ def test_exports_answer_head_and_refuse_post(client, programme, path):
 
     assert (head.status_code, post.status_code) == (200, 405)
     assert head["ETag"] == client.get(path)["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("versions", "latest"),
+    [
+        # PostgreSQL: fractions lose trailing zeros, and a whole second has none.
+        (["2026-12-03 13:36:21+00", "2026-12-03 13:36:21.5+00"], "2026-12-03 13:36:21.500000"),
+        (["2026-12-03 13:36:21.45+00", "2026-12-03 13:36:21.4+00"], "2026-12-03 13:36:21.450000"),
+        (["2026-12-03 09:00:00+00", "2026-11-30 23:59:59.999+00"], "2026-12-03 09:00:00"),
+        # SQLite: UTC without an offset, six digits or none.
+        (["2026-12-03 13:36:21", "2026-12-03 13:36:21.000001"], "2026-12-03 13:36:21.000001"),
+    ],
+)
+def test_latest_version_compares_database_texts_as_times(versions, latest):
+    expected = dt.datetime.fromisoformat(latest).replace(tzinfo=dt.UTC)
+
+    assert exports.latest_version(versions) == expected
+    assert exports.latest_version(list(reversed(versions))) == expected
+
+
+def test_latest_version_of_nothing_is_none():
+    assert exports.latest_version([]) is None
+
+
+def test_export_version_is_the_latest_change_of_a_slot_or_talk(programme):
+    talk = Talk.objects.published().first()
+    talk.title = "Renamed"
+    talk.save()
+    talk.refresh_from_db()
+
+    body = json.loads(Client().get("/schedule.json").content)
+
+    assert body["schedule"]["version"] == talk.updated_at.astimezone(dt.UTC).strftime(
+        "%Y-%m-%d %H:%M:%S UTC"
+    )
+
+
+# A speaker's calendar ---------------------------------------------------------------------
+
+
+def test_speaker_ical_holds_their_published_scheduled_talks(client, workshop, programme, speaker):
+    second = programme["second"]
+    second.talk.speakers.add(speaker)
+    draft = TalkFactory(title="Draft talk", speakers=[speaker], published=False)
+    SlotFactory(workshop=workshop, talk=draft, start=at(workshop, 15), end=at(workshop, 15, 30))
+    whole = icalendar.Calendar.from_ical(client.get("/schedule.ics").content)
+
+    response = client.get("/speakers/ada-lindqvist.ics")
+
+    calendar = icalendar.Calendar.from_ical(response.content)
+    events = {str(event["summary"]): event for event in calendar.walk("VEVENT")}
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    assert response["Content-Disposition"] == 'inline; filename="ada-lindqvist.ics"'
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert sorted(events) == ["Choosing metrics", "Honest splits"]
+    assert str(calendar["x-wr-calname"]) == f"Ada Lindqvist: {workshop.title}"
+    uids = {str(event["uid"]) for event in whole.walk("VEVENT")}
+    assert {str(event["uid"]) for event in events.values()} <= uids
+
+
+def test_speaker_ical_without_scheduled_talks_is_an_empty_calendar(client, workshop):
+    SpeakerFactory(slug="new-speaker")
+
+    response = client.get("/speakers/new-speaker.ics")
+
+    assert response.status_code == 200
+    assert icalendar.Calendar.from_ical(response.content).walk("VEVENT") == []
+
+
+@pytest.mark.parametrize("slug", ["hidden", "nobody"])
+def test_speaker_ical_of_unpublished_or_unknown_speaker_is_404(client, workshop, slug):
+    SpeakerFactory(slug="hidden", published=False)
+
+    assert client.get(f"/speakers/{slug}.ics").status_code == 404
+
+
+@pytest.mark.parametrize("count", [10, 100])
+def test_speaker_ical_uses_constant_queries(client, workshop, django_assert_num_queries, count):
+    make_programme(workshop, count)
+    speaker = SpeakerFactory(slug="everywhere")
+    speaker.talks.add(*Talk.objects.all())
+
+    # Workshop, speaker, slots with talks and rooms, their speakers, their links.
+    with django_assert_num_queries(5):
+        response = client.get("/speakers/everywhere.ics")
+
+    assert len(icalendar.Calendar.from_ical(response.content).walk("VEVENT")) == count
+
+
+# Subscribing ------------------------------------------------------------------------------
+
+
+def test_calendar_links_offer_a_webcal_subscription(client, workshop, programme, speaker):
+    pages = {
+        "/schedule/": "/schedule.ics",
+        "/talks/choosing-metrics/": "/talks/choosing-metrics.ics",
+        "/speakers/ada-lindqvist/": "/speakers/ada-lindqvist.ics",
+    }
+
+    for page, calendar in pages.items():
+        html = client.get(page).content.decode()
+
+        assert f'href="{calendar}"' in html, page
+        assert f'href="webcal://127.0.0.1:8000{calendar}"' in html, page
+
+
+def test_speaker_without_talks_offers_no_calendar(client, workshop):
+    SpeakerFactory(slug="no-talks")
+
+    html = client.get("/speakers/no-talks/").content.decode()
+
+    assert "no-talks.ics" not in html

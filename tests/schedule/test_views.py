@@ -1,8 +1,13 @@
+from types import SimpleNamespace
+
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from schedule.forms import TalkLinkFormSet, TalkSpeakerForm
 from schedule.models import Slot, Talk
+from schedule.services import save_speaker_edit
 from tests.factories import (
     RoomFactory,
     SlotFactory,
@@ -12,6 +17,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.schedule.conftest import at, make_programme
+from workshop import cache as page_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -120,7 +126,61 @@ def test_schedule_marks_running_talk(client, workshop, programme, monkeypatch):
 
     slot = programme["keynote"]
     assert f'<td id="slot-{slot.pk}" class="slot is-now">' in html
-    assert html.count('<strong class="now-badge">On now</strong>') == 2
+    # Two talks in parallel, each marked in the grid and in the list phones get.
+    assert html.count('<strong class="now-badge">On now</strong>') == 4
+    assert html.count('<li class="list-slot is-now">') == 2
+
+
+def test_schedule_lists_slots_by_time_with_their_rooms(client, programme):
+    html = client.get("/schedule/").content.decode()
+
+    listed = html.split('<ol class="schedule-list">', 1)[1].split("</ol>", 1)[0]
+    times = [part.split("</time>", 1)[0] for part in listed.split('<h3><time datetime="')[1:]]
+    assert [t.split(">")[1] for t in times] == ["13:00", "13:10", "13:40"]
+    assert '<div class="wrap schedule-page rooms-2">' in html
+    assert listed.count('<span class="slot-room">All rooms</span>') == 2
+    assert (
+        '<span class="slot-where"><span class="slot-room">Main stage</span> <a class="stream-link" '
+        'href="https://example.org/stream">stream<span class="visually-hidden"> of Main stage'
+        "</span></a> · Talk · "
+        '<span class="slot-time"><time datetime="2030-12-02T13:10:00+00:00">13:10</time>–'
+        '<time datetime="2030-12-02T13:40:00+00:00">13:40</time></span></span>'
+    ) in listed
+    assert '<span class="slot-room">Hands-on stage</span>' in listed
+    assert listed.count("> of Main stage</span></a>") == 1
+    assert listed.index("Choosing metrics") < listed.index("Honest splits")
+
+
+def test_schedule_list_follows_a_renamed_room(client, programme, room):
+    client.get("/schedule/")
+    room.name = "Big stage"
+    room.save()
+
+    html = client.get("/schedule/").content.decode()
+
+    assert '<span class="slot-room">Big stage</span>' in html
+    assert "Main stage" not in html
+
+
+def test_schedule_is_stored_only_until_what_is_on_changes(
+    client, workshop, programme, monkeypatch, django_assert_num_queries
+):
+    clock = {"now": at(workshop, 13, 39, 10)}  # a stored page lives 60 s, this one 50
+    monkeypatch.setattr(timezone, "now", lambda: clock["now"])
+    monkeypatch.setattr(page_cache, "time", SimpleNamespace(time=lambda: clock["now"].timestamp()))
+
+    first = client.get("/schedule/").content.decode()
+    clock["now"] = at(workshop, 13, 39, 59)
+    with django_assert_num_queries(0):
+        still_stored = client.get("/schedule/").content.decode()
+    clock["now"] = at(workshop, 13, 40)
+    after = client.get("/schedule/").content.decode()
+
+    keynote, pause = programme["keynote"].pk, programme["break"].pk
+    assert f'<td id="slot-{keynote}" class="slot is-now">' in first
+    assert still_stored == first
+    assert f'<td id="slot-{keynote}" class="slot">' in after
+    assert f'<td id="slot-{pause}" colspan="2" class="slot slot-break slot-plain is-now">' in after
 
 
 def test_schedule_links_every_export(client, programme):
@@ -340,6 +400,90 @@ def test_speaker_cannot_edit_links_of_another_talk(speaker_client, programme):
     assert (foreign.title, foreign.talk) == ("Theirs", programme["second"].talk)
 
 
+def link_rows(links, delete=0):
+    """Return the formset rows of existing ``links``, the first ``delete`` marked for removal."""
+    rows = [
+        {"id": link.pk, "title": link.title, "url": link.url, "kind": link.kind} for link in links
+    ]
+    for row in rows[:delete]:
+        row["DELETE"] = "on"
+    return rows
+
+
+def new_links(count):
+    return [
+        {"title": f"New {n}", "url": f"https://example.org/{n}", "kind": "web"}
+        for n in range(count)
+    ]
+
+
+def test_link_cap_holds_when_the_post_leaves_existing_links_out(speaker_client, programme):
+    talk = programme["keynote"].talk
+    TalkLinkFactory.create_batch(15, talk=talk)
+
+    # A hand-made post: the 15 links are not in it (INITIAL_FORMS=0), 10 new ones are.
+    response = speaker_client.post("/talks/choosing-metrics/edit/", edit_data(new_links(10)))
+
+    assert response.status_code == 200
+    assert "A talk has at most 20 links; this would make 25. Remove 5 links to save." in (
+        response.content.decode()
+    )
+    assert talk.links.count() == 15
+
+
+def test_link_cap_refuses_the_twenty_first_link(speaker_client, programme):
+    talk = programme["keynote"].talk
+    links = TalkLinkFactory.create_batch(19, talk=talk)
+
+    refused = speaker_client.post(
+        "/talks/choosing-metrics/edit/", edit_data(link_rows(links) + new_links(2), existing=19)
+    )
+    accepted = speaker_client.post(
+        "/talks/choosing-metrics/edit/", edit_data(link_rows(links) + new_links(1), existing=19)
+    )
+
+    assert "this would make 21. Remove 1 link to save." in refused.content.decode()
+    assert accepted.status_code == 302
+    assert talk.links.count() == 20
+
+
+def test_talk_over_the_link_cap_is_saved_by_removing_links(speaker_client, programme):
+    talk = programme["keynote"].talk
+    links = TalkLinkFactory.create_batch(25, talk=talk)
+
+    page = speaker_client.get("/talks/choosing-metrics/edit/")
+    too_few_removed = speaker_client.post(
+        "/talks/choosing-metrics/edit/", edit_data(link_rows(links, delete=4), existing=25)
+    )
+    enough_removed = speaker_client.post(
+        "/talks/choosing-metrics/edit/",
+        edit_data(link_rows(links, delete=5), existing=25, abstract="Shorter list."),
+    )
+
+    assert page.status_code == 200
+    assert '<input type="hidden" name="links-TOTAL_FORMS" value="25"' in page.content.decode()
+    assert "this would make 21. Remove 1 link to save." in too_few_removed.content.decode()
+    assert enough_removed.status_code == 302
+    assert talk.links.count() == 20
+    assert Talk.objects.get(pk=talk.pk).abstract == "Shorter list."
+
+
+def test_link_cap_counts_links_saved_meanwhile_and_keeps_nothing(programme):
+    talk = programme["keynote"].talk
+    TalkLinkFactory.create_batch(18, talk=talk)
+    data = edit_data(new_links(2), abstract="Changed.")
+    form = TalkSpeakerForm(data, instance=talk)
+    links = TalkLinkFormSet(data, instance=talk, prefix="links")
+    assert form.is_valid() and links.is_valid()
+    TalkLinkFactory(talk=talk, title="Saved from another tab")
+
+    with pytest.raises(ValidationError, match="this would make 21"):
+        save_speaker_edit(form=form, links=links, user=UserFactory())
+
+    assert talk.links.count() == 19
+    assert Talk.objects.get(pk=talk.pk).abstract == "An *abstract*."
+
+
 def test_other_speaker_cannot_edit_talk(client, programme):
     other = SpeakerFactory(user=UserFactory(username="kofi"))
     client.force_login(other.user)
@@ -348,6 +492,21 @@ def test_other_speaker_cannot_edit_talk(client, programme):
     post = client.post("/talks/choosing-metrics/edit/", {"abstract": "Mine now"})
 
     assert (get.status_code, post.status_code) == (403, 403)
+    assert Talk.objects.get(slug="choosing-metrics").abstract == "An *abstract*."
+
+
+def test_edit_page_of_an_unpublished_talk_is_not_found_to_non_editors(client, programme):
+    Talk.objects.filter(slug="choosing-metrics").update(published=False)
+    other = SpeakerFactory(user=UserFactory(username="kofi"))
+    staff = UserFactory(username="staff", is_staff=True)
+    statuses = []
+    for user in [other.user, UserFactory(username="plain"), staff]:
+        client.force_login(user)
+        get = client.get("/talks/choosing-metrics/edit/")
+        post = client.post("/talks/choosing-metrics/edit/", {"abstract": "Mine now"})
+        statuses += [get.status_code, post.status_code]
+
+    assert statuses == [404] * 6
     assert Talk.objects.get(slug="choosing-metrics").abstract == "An *abstract*."
 
 

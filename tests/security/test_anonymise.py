@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from tests.factories import OrderFactory, TicketFactory, TicketTypeFactory, WorkshopFactory
 from tickets.models import AttendeeMessage, MessageDelivery, Order, StripeEvent, Ticket
+from workshop.models import OutgoingEmail
 
 pytestmark = pytest.mark.django_db
 
@@ -121,10 +122,16 @@ def test_anonymise_clears_stripe_copies_and_message_addresses(workshops):
     )
     sent = AttendeeMessage.objects.create(workshop=old, subject="Thanks", body="Hi")
     MessageDelivery.objects.create(
-        message=sent, email="p0@example.org", name="Person 0", status=MessageDelivery.Status.SENT
+        message=sent,
+        email="p0@example.org",
+        name="Person 0",
+        outgoing_email=logged_email("p0@example.org", OutgoingEmail.State.SENT),
     )
     kept = AttendeeMessage.objects.create(workshop=recent, subject="Soon", body="Hi")
-    MessageDelivery.objects.create(message=kept, email="p0@example.org", name="Person 0")
+    kept_email = logged_email("p0@example.org", OutgoingEmail.State.SENT)
+    MessageDelivery.objects.create(
+        message=kept, email="p0@example.org", name="Person 0", outgoing_email=kept_email
+    )
 
     run()
 
@@ -135,35 +142,64 @@ def test_anonymise_clears_stripe_copies_and_message_addresses(workshops):
     }
     old_delivery = MessageDelivery.objects.get(message=sent)
     assert (old_delivery.email.endswith("@erased.invalid"), old_delivery.name) == (True, "")
+    # Its e-mail, which names the address, left the mail log; the delivery still reads as sent.
+    assert (old_delivery.outgoing_email, old_delivery.state) == (None, "sent")
+    assert list(OutgoingEmail.objects.all()) == [kept_email]
     assert MessageDelivery.objects.get(message=kept).email == "p0@example.org"
+
+
+def logged_email(address, state, last_error=""):
+    return OutgoingEmail.objects.create(
+        subject="Thanks",
+        recipients=address,
+        message={"to": [address]},
+        state=state,
+        last_error=last_error,
+    )
 
 
 @pytest.mark.parametrize("orders", [1, 8])
 def test_anonymise_query_count_is_constant(orders, django_assert_num_queries):
     old = ended_workshop(100, "old")
     ticket_type = TicketTypeFactory(workshop=old)
-    for _ in range(orders):
+    message = AttendeeMessage.objects.create(workshop=old, subject="Thanks", body="Hi")
+    for n in range(orders):
         TicketFactory(order=OrderFactory(workshop=old), ticket_type=ticket_type)
+        for state in [OutgoingEmail.State.SENT, OutgoingEmail.State.FAILED]:
+            MessageDelivery.objects.create(
+                message=message,
+                email=f"{state}{n}@example.org",
+                outgoing_email=logged_email(f"{state}{n}@example.org", state),
+            )
 
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(16):
         output = run()
 
     assert output.startswith(f"Anonymised {orders} order(s) and {orders} ticket(s)")
+    assert MessageDelivery.objects.count() == orders
+    assert not OutgoingEmail.objects.exists()
 
 
-def test_anonymise_removes_the_address_from_a_failed_delivery_error(workshops):
+@pytest.mark.parametrize("state", [OutgoingEmail.State.FAILED, OutgoingEmail.State.QUEUED])
+def test_anonymise_drops_unsent_deliveries_with_their_emails(workshops, state):
     old, _recent = workshops
     sent = AttendeeMessage.objects.create(workshop=old, subject="Thanks", body="Hi")
+    error = "550 5.1.1 <p0@example.org>: Recipient address rejected: User unknown"
     MessageDelivery.objects.create(
         message=sent,
         email="p0@example.org",
         name="Person 0",
-        status=MessageDelivery.Status.FAILED,
-        last_error="550 5.1.1 <p0@example.org>: Recipient address rejected: User unknown",
+        outgoing_email=logged_email("p0@example.org", state, last_error=error),
+    )
+    MessageDelivery.objects.create(
+        message=sent,
+        email="p1@example.org",
+        outgoing_email=logged_email("p1@example.org", OutgoingEmail.State.SENT),
     )
 
     run()
 
-    delivery = MessageDelivery.objects.get(message=sent)
-    assert "p0@example.org" not in delivery.last_error
-    assert delivery.last_error.startswith("550 5.1.1")
+    # The unsent one will not be sent now, and nothing keeps its address or the error.
+    [delivery] = MessageDelivery.objects.filter(message=sent)
+    assert (delivery.email.endswith("@erased.invalid"), delivery.state) == (True, "sent")
+    assert not OutgoingEmail.objects.exists()

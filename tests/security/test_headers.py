@@ -69,6 +69,12 @@ print(json.dumps({
 """
 
 
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
+
+
 def parse_policy(header):
     """Return a policy header as {directive: [sources]}."""
     directives = (part.split() for part in header.split(";") if part.strip())
@@ -103,6 +109,7 @@ def test_production_sends_hsts_for_a_year_with_subdomains_and_preload(production
         ("Referrer-Policy", "same-origin"),
         ("X-Frame-Options", "DENY"),
         ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", PERMISSIONS_POLICY),
     ],
 )
 def test_production_sends_security_header(production, header, value):
@@ -162,6 +169,20 @@ def test_every_response_carries_the_policy_in_development(client, workshop, path
     assert parse_policy(response["Content-Security-Policy"]) == EXPECTED_POLICY
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Permissions-Policy"] == PERMISSIONS_POLICY
+
+
+@pytest.mark.django_db
+def test_stored_pages_and_static_files_carry_the_permissions_policy(
+    client, workshop, django_assert_num_queries
+):
+    first = client.get("/talks/")
+    with django_assert_num_queries(0):  # served from the page cache
+        stored = client.get("/talks/")
+    static = client.get("/static/css/site.css")
+
+    assert (first.status_code, stored.status_code, static.status_code) == (200, 200, 200)
+    assert [r["Permissions-Policy"] for r in (first, stored, static)] == [PERMISSIONS_POLICY] * 3
 
 
 def test_production_reads_client_address_behind_one_proxy():

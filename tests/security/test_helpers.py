@@ -16,7 +16,7 @@ def test_private_page_keeps_response_out_of_caches_and_referers():
 
     assert response.content == b"order abc"
     assert response["Cache-Control"] == "private, no-store"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "strict-origin"
 
 
 def test_private_page_keeps_view_name():
@@ -30,7 +30,7 @@ def test_private_page_headers_survive_the_middleware(client, db):
 
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "strict-origin"
 
 
 def test_secret_matches_equal_secrets():

@@ -20,6 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from speakers import services as speaker_services
 from tests.factories import (
     OrderFactory,
+    ProposalFactory,
     SpeakerFactory,
     TalkFactory,
     TicketFactory,
@@ -28,6 +29,7 @@ from tests.factories import (
 )
 from tests.security.conftest import verified_user
 from tickets.models import AttendeeMessage
+from tickets.services import order_links
 from tickets.services.invoices import issue_invoice
 
 pytestmark = pytest.mark.django_db
@@ -39,11 +41,16 @@ ACTORS = ("anonymous", "another attendee", "another speaker", "non-staff user")
 PUBLIC = {
     # workshop
     "",
+    "workshop.ics",
+    "favicon.ico",
+    "robots.txt",
+    "sitemap.xml",
     "<slug:slug>/",
     # speakers
     "speakers/",
     "speaker/",
     "speakers/<slug:slug>/",
+    "speakers/<slug:slug>.ics",
     # schedule
     "talks/",
     "talks/<slug:slug>/",
@@ -55,10 +62,17 @@ PUBLIC = {
     "schedule/export/schedule.ics",
     "schedule/export/schedule.xml",
     "schedule/export/schedule.json",
+    "call/",
     # tickets: choosing, buying, lost links (answers the same whether or not there are orders)
     "tickets/",
     "tickets/checkout/",
     "tickets/resend/",
+    # the waiting list: a form, and its confirmation and offer, keyed by signed e-mailed links
+    # that show only the address they were sent to (tests/tickets/test_waitlist.py refuses
+    # altered links)
+    "tickets/waiting-list/<int:type_id>/",
+    "tickets/waiting-list/confirm/<str:token>/",
+    "tickets/waiting-list/offer/<str:token>/",
     # signed by Stripe; tests/tickets/test_stripe.py refuses unsigned and forged events
     "tickets/stripe/webhook/",
     # allauth: signing in, up and out, and flows keyed by an e-mailed secret or the session
@@ -129,6 +143,13 @@ PRIVATE = {
         url=lambda w: f"/orders/{w.order.code}/{w.order.secret}/",
         guess=wrong_secret("/orders/{code}/{secret}/"),
     ),
+    # The owner's workshop sets no cut-off, so the page answers 403 saying buyers cannot cancel.
+    "orders/<str:code>/<str:secret>/cancel/": Private(
+        owner="attendee",
+        url=lambda w: f"/orders/{w.order.code}/{w.order.secret}/cancel/",
+        guess=wrong_secret("/orders/{code}/{secret}/cancel/"),
+        owner_status=403,
+    ),
     "orders/<str:code>/<str:secret>/invoice/": Private(
         owner="attendee",
         url=lambda w: f"/orders/{w.order.code}/{w.order.secret}/invoice/",
@@ -151,7 +172,23 @@ PRIVATE = {
             f"/orders/{w.order.code}/{w.secret_of(actor)}/documents/{w.number}.pdf"
         ),
     ),
+    # POST only; the owner's would replace the link the other entries use.
+    "orders/<str:code>/<str:secret>/new-link/": Private(
+        owner="attendee",
+        url=lambda w: f"/orders/{w.order.code}/{w.order.secret}/new-link/",
+        guess=wrong_secret("/orders/{code}/{secret}/new-link/"),
+        method="post",
+        owner_status=None,
+    ),
     "tickets/mine/": account_page("/tickets/mine/"),
+    # Sends links to the signed-in person's own addresses only.
+    "tickets/mine/claim/": account_page("/tickets/mine/claim/", method="post", owner_status=302),
+    # A claim link names its account: to any other it is not found.
+    "tickets/mine/claim/<str:token>/": Private(
+        owner="attendee",
+        url=lambda w: f"/tickets/mine/claim/{w.claim_token}/",
+        owner_sees_marker=False,
+    ),
     "tickets/mine/<str:code>/documents/<str:number>/": Private(
         owner="attendee", url=lambda w: f"/tickets/mine/{w.order.code}/documents/{w.number}/"
     ),
@@ -222,6 +259,27 @@ PRIVATE = {
     "talks/<slug:slug>/edit/": Private(
         owner="speaker", url=lambda w: f"/talks/{w.talk.slug}/edit/"
     ),
+    # The call for proposals: the signed-in author's own proposals, found among theirs only.
+    "call/submit/": Private(owner="speaker", url=lambda w: "/call/submit/", self_scoped=True),
+    "call/proposals/": Private(owner="speaker", url=lambda w: "/call/proposals/", self_scoped=True),
+    "call/proposals/<proposal:code>/": Private(
+        owner="speaker", url=lambda w: f"/call/proposals/{w.proposal.code}/"
+    ),
+    "call/proposals/<proposal:code>/edit/": Private(
+        owner="speaker", url=lambda w: f"/call/proposals/{w.proposal.code}/edit/"
+    ),
+    "call/proposals/<proposal:code>/withdraw/": Private(
+        owner="speaker", url=lambda w: f"/call/proposals/{w.proposal.code}/withdraw/"
+    ),
+    "call/proposals/<proposal:code>/coauthors/": Private(
+        owner="speaker", url=lambda w: f"/call/proposals/{w.proposal.code}/coauthors/"
+    ),
+    # Answers 409 to its author until the proposal is accepted; 404 to anyone else.
+    "call/proposals/<proposal:code>/confirm/": Private(
+        owner="speaker",
+        url=lambda w: f"/call/proposals/{w.proposal.code}/confirm/",
+        owner_status=409,
+    ),
     # Invitation links: a bearer secret; the pending page holds it in the session only.
     "speakers/invitation/<str:token>/": Private(
         owner="invitee",
@@ -246,7 +304,17 @@ PRIVATE = {
     "organisers/check-in/<str:code>/undo/": staff_page(
         lambda w: f"/organisers/check-in/{w.ticket.code}/undo/", method="post", owner_status=None
     ),
+    "organisers/emails/failed/": staff_page(
+        lambda w: "/organisers/emails/failed/", owner_sees_marker=False
+    ),
+    "organisers/emails/retry/": staff_page(
+        lambda w: "/organisers/emails/retry/", method="post", owner_status=None
+    ),
     "organisers/messages/": staff_page(lambda w: "/organisers/messages/"),
+    "organisers/reviews/": staff_page(lambda w: "/organisers/reviews/"),
+    "organisers/reviews/<proposal:code>/": staff_page(
+        lambda w: f"/organisers/reviews/{w.proposal.code}/"
+    ),
     "organisers/messages/new/": staff_page(
         lambda w: "/organisers/messages/new/", owner_sees_marker=False
     ),
@@ -334,12 +402,21 @@ def world(workshop, settings):
     w.ticket = TicketFactory(order=w.order, ticket_type=ticket_type, attendee_name=MARKER)
     w.order.refresh_from_db()
     w.number = issue_invoice(order=w.order).number
+    guest_order = OrderFactory(
+        workshop=workshop, buyer_name=MARKER, buyer_email="owner@example.org"
+    )
+    w.claim_token = order_links.claim_token(
+        user=w.attendee, email="owner@example.org", orders=[guest_order]
+    )
     w.key = Authenticator.objects.create(
         user=w.attendee, type=Authenticator.Type.WEBAUTHN, data={"name": MARKER}
     )
     w.speaker_user = verified_user(username="speaker", email="speaker@example.org")
     w.speaker = SpeakerFactory(name=MARKER, slug="owner-speaker", user=w.speaker_user)
     w.talk = TalkFactory(title=f"Talk of {MARKER}", slug="owner-talk", speakers=[w.speaker])
+    w.proposal = ProposalFactory(
+        talk=TalkFactory(title=f"Proposal of {MARKER}", published=False), authors=[w.speaker]
+    )
     w.staff = verified_user(
         username="organiser2", email="staff@example.org", is_staff=True, is_superuser=True
     )
@@ -455,8 +532,12 @@ def test_a_new_unlisted_view_fails_the_sweep():
 PUBLIC_EXAMPLES = {
     "<slug:slug>/": "/no-such-page/",
     "speakers/<slug:slug>/": "/speakers/no-such-speaker/",
+    "speakers/<slug:slug>.ics": "/speakers/no-such-speaker.ics",
     "talks/<slug:slug>/": "/talks/no-such-talk/",
     "talks/<slug:slug>.ics": "/talks/no-such-talk.ics",
+    "tickets/waiting-list/<int:type_id>/": "/tickets/waiting-list/999999/",
+    "tickets/waiting-list/confirm/<str:token>/": "/tickets/waiting-list/confirm/no-such-link/",
+    "tickets/waiting-list/offer/<str:token>/": "/tickets/waiting-list/offer/no-such-link/",
     "accounts/^confirm-email/(?P<key>[-:\\w]+)/$": "/accounts/confirm-email/no-such-key/",
     "accounts/^password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$": (
         "/accounts/password/reset/key/zz-no-such-key/"

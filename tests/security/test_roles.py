@@ -20,8 +20,10 @@ from django.core.cache import cache
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.factories import (
+    CallFactory,
     OrderFactory,
     OrganiserFactory,
+    ProposalFactory,
     SlotFactory,
     SpeakerFactory,
     TalkFactory,
@@ -76,7 +78,15 @@ ORGANISER_PAGES = {
         method="post",
         served=302,
     ),
+    "organisers/emails/failed/": Page(lambda w: "/organisers/emails/failed/", roles(ORGANISER)),
+    "organisers/emails/retry/": Page(
+        lambda w: "/organisers/emails/retry/", roles(ORGANISER), method="post", served=302
+    ),
     "organisers/messages/": Page(lambda w: "/organisers/messages/", roles(ORGANISER)),
+    "organisers/reviews/": Page(lambda w: "/organisers/reviews/", roles(REVIEWER, ORGANISER)),
+    "organisers/reviews/<proposal:code>/": Page(
+        lambda w: f"/organisers/reviews/{w.proposal.code}/", roles(REVIEWER, ORGANISER)
+    ),
     "organisers/messages/new/": Page(lambda w: "/organisers/messages/new/", roles(ORGANISER)),
     # A draft's page leads on to its preview.
     "organisers/messages/<int:pk>/": Page(
@@ -123,6 +133,9 @@ ADMIN_PAGES = {
         lambda w: "/admin/tickets/ticket/export/csv/", MONEY
     ),
     "admin/tickets/ticket/badges/": Page(lambda w: "/admin/tickets/ticket/badges/", MONEY),
+    "admin/tickets/order/<path:object_id>/refund/": Page(
+        lambda w: f"/admin/tickets/order/{w.order.pk}/refund/", MONEY
+    ),
     "admin/tickets/order/<path:object_id>/invoice/": Page(
         lambda w: f"/admin/tickets/order/{w.order.pk}/invoice/", MONEY
     ),
@@ -158,6 +171,8 @@ CHANGELISTS = {
     "socialaccount.SocialApp": NOBODY,
     "socialaccount.SocialAccount": NOBODY,
     "socialaccount.SocialToken": NOBODY,
+    # The task queue's rows hold e-mail addresses and arguments: superusers only.
+    "django_tasks_database.DBTaskResult": NOBODY,
     "workshop.Workshop": roles(PROGRAMME, FINANCE, ORGANISER),
     "workshop.Page": roles(ORGANISER),
     "speakers.Speaker": PROGRAMME_ONLY,
@@ -165,6 +180,8 @@ CHANGELISTS = {
     "schedule.Talk": TALKS,
     "schedule.Room": PROGRAMME_ONLY,
     "schedule.Slot": PROGRAMME_ONLY,
+    "schedule.Call": PROGRAMME_ONLY,
+    "schedule.Proposal": PROGRAMME_ONLY,
     "tickets.TicketType": MONEY,
     "tickets.Voucher": MONEY,
     "tickets.Order": MONEY,
@@ -172,6 +189,7 @@ CHANGELISTS = {
     "tickets.Invoice": MONEY,
     "tickets.CreditNote": MONEY,
     "tickets.StripeEvent": MONEY,
+    "tickets.WaitingListEntry": MONEY,
     "tickets.AttendeeMessage": roles(ORGANISER),
 }
 
@@ -186,7 +204,9 @@ ORDER_ACTIONS = {
     "resend_confirmation",
     "issue_invoice",
 }
+WAITING_LIST_ACTIONS = {"send_offer_now", "resend", "remove"}
 ACTIONS = {
+    "tickets.WaitingListEntry": {FINANCE: WAITING_LIST_ACTIONS, ORGANISER: WAITING_LIST_ACTIONS},
     "tickets.Order": {FINANCE: ORDER_ACTIONS | EXPORTS, ORGANISER: ORDER_ACTIONS | EXPORTS},
     "tickets.Ticket": {
         FINANCE: EXPORTS | {"print_badges"},
@@ -200,6 +220,11 @@ ACTIONS = {
         PROGRAMME: {"export_selected_csv", "delete_selected"},
         REVIEWER: {"export_selected_csv"},
         ORGANISER: {"export_selected_csv", "delete_selected"},
+    },
+    # Organisers may also delete a proposal (spam); the programme committee decides only.
+    "schedule.Proposal": {
+        PROGRAMME: {"accept", "reject"},
+        ORGANISER: {"accept", "reject", "delete_selected"},
     },
     "speakers.Speaker": {
         PROGRAMME: {"invite", "export_selected_csv", "delete_selected"},
@@ -325,6 +350,7 @@ def world(workshop, settings):
     issue_invoice(order=w.order)
     w.message = AttendeeMessage.objects.create(workshop=workshop, subject="Hello", body="Dear all")
     SlotFactory(talk=TalkFactory(speakers=[SpeakerFactory(name="Ada Speaker")]))
+    w.proposal = ProposalFactory(call=CallFactory(workshop=workshop))
     w.users = {
         "anonymous": None,
         NO_ROLE: OrganiserFactory(username="no-role"),
@@ -415,8 +441,8 @@ def test_admin_list_offers_each_role_its_actions(client, world, label):
 
 PANELS = {
     DOOR_STAFF: ["check-in"],
-    PROGRAMME: ["schedule", "invitations"],
-    FINANCE: ["ticket-types", "revenue", "orders-by-day", "pending-invoices"],
+    PROGRAMME: ["schedule", "call", "invitations"],
+    FINANCE: ["ticket-types", "revenue", "orders-by-day", "pending-invoices", "payments"],
     REVIEWER: [],
     ORGANISER: [
         "check-in",
@@ -424,8 +450,11 @@ PANELS = {
         "revenue",
         "orders-by-day",
         "pending-invoices",
+        "payments",
         "schedule",
+        "call",
         "invitations",
+        "failed-emails",
     ],
 }
 

@@ -273,7 +273,7 @@ def buy(base_url, ticket_type_id, number, results):
 )
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_checkouts_of_one_buyer_stop_at_the_cap(live_server, settings, monkeypatch):
-    from tests.stripe_standin import StripeStandIn
+    from tickets.stripe_standin import StripeStandIn
 
     settings.RATELIMIT_ENABLED = False
     real_problem = capacity.seat_cap_problem

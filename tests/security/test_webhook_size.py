@@ -6,8 +6,8 @@ import json
 import pytest
 from django.test import RequestFactory
 
-from tests.stripe_standin import signature_header
 from tickets import views
+from tickets.stripe_standin import signature_header
 
 pytestmark = pytest.mark.django_db
 

@@ -196,6 +196,22 @@ def test_my_profile_refuses_decompression_bomb(speaker_client, speaker_user):
     assert "This image has too many pixels" in response.content.decode()
 
 
+def test_my_profile_refuses_a_png_over_its_decoded_limit(speaker_client, speaker_user):
+    buffer = io.BytesIO()
+    Image.new("1", (3000, 3000)).save(buffer, format="PNG")  # 9 megapixels, a few kilobytes
+
+    response = speaker_client.post(
+        "/speakers/me/", {**profile_data(), "photo": upload(buffer.getvalue(), "b.png")}
+    )
+
+    assert response.status_code == 200
+    assert (
+        "This image has too many pixels; upload a photo of at most 8 megapixels."
+        in response.content.decode()
+    )
+    assert not Speaker.objects.get(pk=speaker_user.speaker.pk).photo
+
+
 def test_my_profile_ignores_posted_owner_slug_and_publication(speaker_client, speaker_user):
     other = SpeakerFactory(slug="other", name="Other")
     stranger = UserFactory(username="stranger")
@@ -217,6 +233,14 @@ def test_edit_someone_elses_profile_by_slug_is_forbidden(speaker_client):
     response = speaker_client.get("/speakers/other/edit/")
 
     assert response.status_code == 403
+
+
+def test_edit_someone_elses_unpublished_profile_by_slug_is_not_found(speaker_client, client):
+    SpeakerFactory(slug="hidden", published=False, user=UserFactory(username="hidden"))
+    client.force_login(UserFactory(username="plain", is_staff=True))
+
+    assert speaker_client.get("/speakers/hidden/edit/").status_code == 404
+    assert client.get("/speakers/hidden/edit/").status_code == 404
 
 
 def test_edit_own_profile_by_slug_goes_to_my_profile(speaker_client):

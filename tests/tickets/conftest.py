@@ -3,7 +3,7 @@ from django.core import mail
 from django.core.cache import cache
 
 from tests.factories import TicketTypeFactory
-from tests.stripe_standin import StripeStandIn
+from tickets.stripe_standin import StripeStandIn
 
 WEBHOOK = "/tickets/stripe/webhook/"
 

@@ -7,8 +7,8 @@ import pytest
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import TicketTypeFactory, WorkshopFactory
-from tests.stripe_standin import StripeStandIn
 from tickets.models import Order
+from tickets.stripe_standin import StripeStandIn
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls between
 # browser steps are ordinary synchronous code.
@@ -54,7 +54,7 @@ def test_buyer_pays_card_order_in_browser(live_server, page, settings, mailoutbo
         page.check("#id_accept_code_of_conduct")
         page.click("text=Order and pay")
         page.wait_for_url(f"{standin.url}/pay/*")
-        assert page.inner_text("h1") == "Pay 2500 EUR"
+        assert page.inner_text("h1") == "Pay 25.00 EUR"
         page.click("#pay")
         page.wait_for_url(f"{live_server.url}/orders/**")
 
@@ -87,7 +87,7 @@ def test_speaker_gets_free_ticket_with_demo_voucher(live_server, page, settings)
     page.click("text=Get my tickets")
     page.wait_for_url(f"{live_server.url}/orders/**")
 
-    assert page.inner_text(".order-status") == "Status: Paid"
+    assert page.inner_text(".order-status") == "Status: Confirmed"
     assert page.locator("svg.qr").count() == 1
     order = Order.objects.get()
     assert (order.payment_method, order.voucher.code) == ("free", "SPEAKER2022")

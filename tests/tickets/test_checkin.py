@@ -203,8 +203,9 @@ def test_checkin_search_query_count_constant(
         order = OrderFactory(workshop=workshop, buyer_name=f"Buyer {number}")
         TicketFactory(order=order, attendee_name=f"Kim {number}", checked_in_at=AT)
 
-    # Session, user, workshop, footer pages, attendance figures, tickets.
-    with django_assert_num_queries(6):
+    # Session, user, workshop, footer pages, attendance figures, tickets, the header's speaker
+    # profile link.
+    with django_assert_num_queries(7):
         response = organiser_client.get(SEARCH, {"q": "kim"})
 
     assert html_of(response).count("<strong>Checked in</strong>") == size
@@ -219,8 +220,9 @@ def test_checkin_ticket_page_query_count(
         checkin.check_in_ticket(ticket=ticket, actor=organiser)
         checkin.undo_check_in(ticket=ticket, actor=organiser)
 
-    # Session, user, workshop, ticket, history, footer pages, attendance figures.
-    with django_assert_num_queries(7):
+    # Session, user, workshop, ticket, history, footer pages, attendance figures, the header's
+    # speaker profile link.
+    with django_assert_num_queries(8):
         response = organiser_client.get(page(ticket.code))
 
     assert html_of(response).count("Check-in undone by organiser@example.org") == size
@@ -288,9 +290,11 @@ def test_checkin_ticket_qr_code_in_confirmation_email(ticket):
     mail.outbox.clear()
     emails.send_confirmation(ticket.order)
 
-    (message,) = mail.outbox
-    attachments = {name: content for name, content, _type in message.attachments}
-    assert attachments["ticket-K7PX2M9QRT.png"] == qr_png(checkin_url("K7PX2M9QRT"))
+    # The buyer's confirmation, and the attendee's own ticket e-mail: both carry the QR code.
+    assert len(mail.outbox) == (1 if ticket.attendee_email == ticket.order.buyer_email else 2)
+    for message in mail.outbox:
+        attachments = {name: content for name, content, _type in message.attachments}
+        assert attachments["ticket-K7PX2M9QRT.png"] == qr_png(checkin_url("K7PX2M9QRT"))
 
 
 # -- Checking in -------------------------------------------------------------------------------

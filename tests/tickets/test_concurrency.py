@@ -9,9 +9,9 @@ import requests
 from django.db import connection
 
 from tests.factories import TicketTypeFactory, WorkshopFactory
-from tests.stripe_standin import StripeStandIn
 from tickets.models import Order, Ticket
 from tickets.services import lifecycle, stripe_checkout
+from tickets.stripe_standin import StripeStandIn
 
 pytestmark = [
     pytest.mark.postgres,

@@ -243,6 +243,33 @@ def test_export_refuses_formula_injection(organiser_client, workshop):
     assert orders[1][1] == "'@SUM(1+1)"
 
 
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("x;=1+1", "x;'=1+1"),
+        ("x\t=1+1", "x\t'=1+1"),
+        ("x|@SUM(A1)", "x|'@SUM(A1)"),
+        (" =1+1", "' =1+1"),
+        ("x; \t-2+3", "x;' \t'-2+3"),
+        ("x\r\n+1\n=2", "x\r'\n'+1\n'=2"),
+        ("a,=b;=c", "a,'=b;'=c"),
+        ("Ada-Lovelace; Bo Ek", "Ada-Lovelace; Bo Ek"),
+        ("https://scholar.social/@ada", "https://scholar.social/@ada"),
+    ],
+)
+def test_export_neutralises_formulas_after_any_separator(organiser_client, workshop, text, written):
+    TicketFactory(order=OrderFactory(workshop=workshop), attendee_name=text)
+
+    content = organiser_client.get(ATTENDEES_CSV).content.decode("utf-8-sig")
+
+    assert csv_rows(organiser_client.get(ATTENDEES_CSV))[1][0] == written
+    # Read as a spreadsheet guessing another separator would, quotes ignored: no cell is a formula.
+    for separator in [",", ";", "\t", "|", "\n"]:
+        cells = content.replace('"', "").replace("\r", "\n").split(separator)
+        formulas = [cell for cell in cells if cell.lstrip().startswith(("=", "+", "-", "@"))]
+        assert formulas == []
+
+
 def test_export_drops_control_characters(organiser_client, workshop):
     TicketFactory(order=OrderFactory(workshop=workshop), attendee_name="Ada\x0bLovelace\x01")
 

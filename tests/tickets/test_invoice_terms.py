@@ -200,6 +200,7 @@ def test_reminder_sent_once_on_its_day(
 ):
     order = place(terms, seats)
     remind_on = order.payment_due_on - days(3)
+    mailoutbox.clear()  # the order's confirmation
 
     with django_capture_on_commit_callbacks(execute=True):
         early = send_payment_reminders(now=local(terms, remind_on - days(1), 23))
@@ -263,6 +264,7 @@ def test_expiry_after_the_grace_period_frees_seats_credits_and_tells_once(
     order = place(terms, seats, quantity=2)
     invoice = order.invoice
     last_day = order.payment_last_day
+    mailoutbox.clear()  # the order's confirmation
 
     with django_capture_on_commit_callbacks(execute=True):
         during = expire_overdue_invoice_orders(now=local(terms, last_day, 23))
@@ -280,7 +282,9 @@ def test_expiry_after_the_grace_period_frees_seats_credits_and_tells_once(
         CreditNote.Settlement.NOTHING_DUE,
     )
     assert note.reason == "Not paid in time: the order expired."
-    (message,) = mailoutbox
+    message, *to_attendees = mailoutbox
+    assert message.to == [order.buyer_email]
+    assert [m.to for m in to_attendees] == [["ada0@example.org"], ["ada1@example.org"]]
     assert message.subject == f"Order {order.code} cancelled: not paid in time"
     assert f"which was due on {long(order.payment_due_on)}. The order is cancelled" in message.body
     assert f"Credit note {note.number}, attached, cancels invoice {invoice.number}" in message.body
@@ -450,6 +454,7 @@ def test_late_transfer_accepted_while_seats_remain(
     organiser_client, terms, seats, mailoutbox, django_capture_on_commit_callbacks
 ):
     order = expired(terms, seats)
+    mailoutbox.clear()  # the order's confirmation and expiry notice
 
     with django_capture_on_commit_callbacks(execute=True):
         response = organiser_client.post(
@@ -467,7 +472,11 @@ def test_late_transfer_accepted_while_seats_remain(
     assert order.events.filter(
         note="Late bank transfer accepted: the seats were still free."
     ).exists()
-    assert subjects(mailoutbox) == [f"Your tickets for {terms.title}"]
+    # The buyer's confirmation, and the attendee named on the order gets their ticket.
+    assert subjects(mailoutbox) == [
+        f"Your tickets for {terms.title}",
+        f"Your ticket for {terms.title}",
+    ]
 
 
 def test_late_transfer_refused_when_seats_were_sold(organiser_client, terms, seats):
@@ -610,7 +619,9 @@ def test_expiry_run_twice_at_once_tells_each_buyer_once(mailoutbox):
     assert errors == []
     assert sum(counts) == 10
     assert CreditNote.objects.count() == 10
-    assert len(mailoutbox) == 10
+    # Each buyer once, and each order's attendee (ada0@ on every order here) once.
+    recipients = sorted(message.to[0] for message in mailoutbox)
+    assert recipients == ["ada0@example.org"] * 10 + [f"b{n}@example.org" for n in range(10)]
 
 
 @on_postgres

@@ -292,7 +292,7 @@ def test_invoice_page_shows_the_invoice(client, invoicing_workshop, no_stripe):
     html = response.content.decode()
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "strict-origin"
     assert f'<h1 id="invoice-heading">Invoice {number(1)}</h1>' in html
     assert "Workshop Society e.V.<br>Science Park 5<br>14195 Berlin" in html
     assert "Ada Buyer<br>Example University<br>Main Street 1<br>10115 Berlin" in html
@@ -466,14 +466,18 @@ def test_signed_in_buyer_gets_own_invoice(client, workshop, suffix):
     assert number(1) in (pdf_of(response) if suffix.endswith("pdf") else response.content.decode())
 
 
-def test_invoice_of_order_bought_with_verified_address(client, workshop):
+def test_invoice_of_order_bought_with_verified_address_needs_a_claim(client, workshop):
     user = UserFactory()
     EmailAddress.objects.create(user=user, email="ada@example.org", verified=True)
     order = paid_order(workshop)
     issue_invoice(order=order)
     client.force_login(user)
 
-    assert client.get(f"/tickets/mine/{order.code}/invoice/").status_code == 200
+    before = client.get(f"/tickets/mine/{order.code}/invoice/")
+    Order.objects.filter(pk=order.pk).update(user=user)  # as claiming it does
+    after = client.get(f"/tickets/mine/{order.code}/invoice/")
+
+    assert (before.status_code, after.status_code) == (404, 200)
 
 
 @pytest.mark.parametrize("suffix", ["invoice/", "invoice.pdf"])
@@ -676,7 +680,9 @@ def test_my_tickets_with_invoices_query_count_constant(
         issue_invoice(order=paid_order(workshop, user=user))
     client.force_login(user)
 
-    with django_assert_num_queries(8):
+    # Session, user, orders, invoices, credit notes, tickets with their types, footer pages,
+    # the workshop, the header's speaker profile link.
+    with django_assert_num_queries(9):
         response = client.get("/tickets/mine/")
 
     assert response.content.decode().count('(<a href="/tickets/mine/') == size

@@ -3,8 +3,8 @@
 import datetime as dt
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
+from django_tasks_db.models import DBTaskResult
 
 from tests.factories import (
     OrderFactory,
@@ -15,11 +15,13 @@ from tests.factories import (
 )
 from tickets.models import AttendeeMessage, MessageDelivery, Order
 from tickets.services import messages as mailing
+from workshop.models import OutgoingEmail
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/organisers/messages/"
 NEW = "/organisers/messages/new/"
+DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 
 def holder(ticket_type, email, name="Ada Attendee", status=Order.Status.PAID):
@@ -27,6 +29,14 @@ def holder(ticket_type, email, name="Ada Attendee", status=Order.Status.PAID):
     return TicketFactory(
         order=order, ticket_type=ticket_type, attendee_email=email, attendee_name=name
     )
+
+
+def states(message):
+    """Return each delivery's address, state and attempts, as its e-mail in the log has them."""
+    return [
+        (d.email, d.state, d.outgoing_email.attempts)
+        for d in message.deliveries.select_related("outgoing_email")
+    ]
 
 
 def draft(workshop, organiser=None, subject="Stream links", body="Join us **online**.", types=()):
@@ -114,10 +124,10 @@ def test_email_has_text_and_sanitised_html_parts(workshop, regular):
     assert mail.subject == "Stream links"
 
 
-# Sending with the locmem backend
+# Sending: one e-mail per delivery in the mail log, delivered by its task (here at once)
 
 
-def test_send_sends_one_email_per_address_and_records_deliveries(
+def test_send_queues_one_email_per_address_and_links_it_to_the_delivery(
     workshop, regular, student, organiser, outbox
 ):
     holder(regular, "ada@example.org", "Ada")
@@ -126,9 +136,9 @@ def test_send_sends_one_email_per_address_and_records_deliveries(
     holder(regular, "refunded@example.org", status=Order.Status.REFUNDED)
     message = draft(workshop, organiser)
 
-    outcome = mailing.send_message(message=message)
+    queued = mailing.send_message(message=message)
 
-    assert outcome == mailing.Outcome(sent=2, failed=0)
+    assert queued == 2
     assert sorted(m.to[0] for m in outbox) == [
         '"Ada" <ada@example.org>',
         '"Grace" <grace@example.org>',
@@ -136,8 +146,52 @@ def test_send_sends_one_email_per_address_and_records_deliveries(
     message.refresh_from_db()
     assert message.status == AttendeeMessage.Status.SENT
     assert message.sent_at is not None
-    rows = list(message.deliveries.values_list("email", "status", "attempts"))
-    assert rows == [("ada@example.org", "sent", 1), ("grace@example.org", "sent", 1)]
+    assert states(message) == [("ada@example.org", "sent", 1), ("grace@example.org", "sent", 1)]
+    emails = {d.email: d.outgoing_email for d in message.deliveries.all()}
+    assert emails["ada@example.org"].recipients == '"Ada" <ada@example.org>'
+    assert emails["ada@example.org"].subject == "Stream links"
+    assert {e.dedupe_key for e in emails.values()} == {
+        f"message-delivery:{d.pk}" for d in message.deliveries.all()
+    }
+
+
+def test_send_only_queues_and_the_deliveries_say_queued(settings, workshop, regular, outbox):
+    settings.TASKS = DB_TASKS  # tasks wait for a worker, as in production
+    holder(regular, "ada@example.org", "Ada")
+    holder(regular, "grace@example.org", "Grace")
+    message = draft(workshop)
+
+    assert mailing.send_message(message=message) == 2
+
+    assert outbox == []
+    assert states(message) == [("ada@example.org", "queued", 0), ("grace@example.org", "queued", 0)]
+    tasks = DBTaskResult.objects.filter(task_path="workshop.mail.deliver_email")
+    emails = sorted(d.outgoing_email_id for d in message.deliveries.all())
+    assert sorted(task.args_kwargs["args"][0] for task in tasks) == emails
+    assert mailing.Totals.of(message.deliveries.select_related("outgoing_email")) == (
+        mailing.Totals(queued=2, sent=0, failed=0)
+    )
+
+
+def test_send_rolled_back_queues_nothing(settings, workshop, regular, outbox, monkeypatch):
+    settings.TASKS = DB_TASKS
+    holder(regular, "ada@example.org")
+    message = draft(workshop)
+
+    def fail_after_queuing(message, deliveries):
+        queue_emails(message, deliveries)
+        raise RuntimeError("the database went away")
+
+    queue_emails = mailing.queue_emails
+    monkeypatch.setattr(mailing, "queue_emails", fail_after_queuing)
+    with pytest.raises(RuntimeError):
+        mailing.send_message(message=message)
+
+    message.refresh_from_db()
+    assert message.status == AttendeeMessage.Status.DRAFT
+    assert not MessageDelivery.objects.exists()
+    assert not OutgoingEmail.objects.exists()
+    assert not DBTaskResult.objects.exists()
 
 
 def test_send_twice_sends_once(workshop, regular, outbox):
@@ -150,6 +204,7 @@ def test_send_twice_sends_once(workshop, regular, outbox):
 
     assert len(outbox) == 1
     assert message.deliveries.count() == 1
+    assert OutgoingEmail.objects.count() == 1
 
 
 def test_send_without_recipients_refused(workshop, regular, student, outbox):
@@ -163,6 +218,7 @@ def test_send_without_recipients_refused(workshop, regular, student, outbox):
     assert message.status == AttendeeMessage.Status.DRAFT
     assert outbox == []
     assert not MessageDelivery.objects.exists()
+    assert not OutgoingEmail.objects.exists()
 
 
 def test_send_refused_when_recipients_changed_since_preview(workshop, regular, outbox):
@@ -176,23 +232,19 @@ def test_send_refused_when_recipients_changed_since_preview(workshop, regular, o
     assert outbox == []
 
 
-def test_claim_skips_a_delivery_already_claimed(workshop, regular, outbox):
+def test_queuing_a_delivery_again_queues_nothing(workshop, regular, outbox):
     holder(regular, "ada@example.org")
     holder(regular, "grace@example.org")
     message = draft(workshop)
-    with pytest.MonkeyPatch.context() as patch:
-        # Stop after freezing the recipients, as a request cut off before sending would.
-        patch.setattr(mailing, "deliver_pending", lambda *, message: mailing.Outcome(0, 0))
-        mailing.send_message(message=message)
-    first = mailing.claim_next(message)  # another worker holds this one
+    mailing.send_message(message=message)
+    first = {d.pk: d.outgoing_email_id for d in message.deliveries.all()}
 
-    outcome = mailing.deliver_pending(message=message)
+    # A second run of the same work (a retried request, a second worker) finds the e-mails.
+    mailing.queue_emails(message, list(message.deliveries.all()))
 
-    assert outcome == mailing.Outcome(sent=1, failed=0)
-    assert [m.to for m in outbox] == [['"Ada Attendee" <grace@example.org>']]
-    assert MessageDelivery.objects.get(pk=first.pk).status == MessageDelivery.Status.SENDING
-    message.refresh_from_db()
-    assert message.status == AttendeeMessage.Status.SENDING
+    assert OutgoingEmail.objects.count() == 2
+    assert {d.pk: d.outgoing_email_id for d in message.deliveries.all()} == first
+    assert len(outbox) == 2
 
 
 def test_draft_cannot_change_after_sending(workshop, regular):
@@ -209,22 +261,6 @@ def test_draft_cannot_change_after_sending(workshop, regular):
             author=None,
             message=message,
         )
-
-
-def test_send_pending_command_sends_pending_deliveries(workshop, regular, outbox, capsys):
-    holder(regular, "ada@example.org")
-    message = draft(workshop)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(mailing, "deliver_pending", lambda *, message: mailing.Outcome(0, 0))
-        mailing.send_message(message=message)
-    assert outbox == []
-
-    call_command("send_pending_messages")
-
-    assert len(outbox) == 1
-    assert "Sent 1 e-mails; 0 failed." in capsys.readouterr().out
-    message.refresh_from_db()
-    assert message.status == AttendeeMessage.Status.SENT
 
 
 # Pages
@@ -265,12 +301,55 @@ def test_send_needs_csrf_token(workshop, regular, organiser, outbox):
     assert outbox == []
 
 
-def test_send_is_post_only(organiser_client, workshop, regular, outbox):
-    holder(regular, "ada@example.org")
+def test_preview_leads_to_a_confirmation_page_that_sends_nothing(
+    organiser_client, workshop, regular, outbox
+):
+    holder(regular, "ada@example.org", "Ada")
+    holder(regular, "bob@example.org", "Bob")
     message = draft(workshop)
 
-    assert organiser_client.get(f"{LIST}{message.pk}/send/").status_code == 405
+    preview = organiser_client.get(f"{LIST}{message.pk}/preview/").content.decode()
+    # The preview posts only the test; sending to everyone is a link to the confirmation.
+    assert f'action="{LIST}{message.pk}/send/"' not in preview
+    assert f'href="{LIST}{message.pk}/send/"' in preview
+    assert "Review and send to 2 attendees…" in preview
+
+    response = organiser_client.get(f"{LIST}{message.pk}/send/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Send “Stream links” to 2 attendees?" in html
+    assert "Sending cannot be undone." in html
+    assert "Ada &lt;ada@example.org&gt;" in html
+    assert '<input type="hidden" name="recipient_count" value="2">' in html
+    assert "Send now to 2 attendees" in html
+    assert "Send a test" not in html
     assert outbox == []
+    message.refresh_from_db()
+    assert message.status == AttendeeMessage.Status.DRAFT
+
+
+def test_confirmation_page_without_recipients_goes_back_to_the_preview(organiser_client, workshop):
+    message = draft(workshop)
+
+    response = organiser_client.get(f"{LIST}{message.pk}/send/", follow=True)
+
+    assert response.redirect_chain == [(f"{LIST}{message.pk}/preview/", 302)]
+    assert "No one would receive this message: no paid tickets match." in response.content.decode()
+
+
+def test_confirmation_page_of_a_sent_message_shows_the_message(
+    organiser_client, workshop, regular, outbox
+):
+    holder(regular, "ada@example.org")
+    message = draft(workshop)
+    organiser_client.post(f"{LIST}{message.pk}/send/", {"recipient_count": "1"})
+
+    response = organiser_client.get(f"{LIST}{message.pk}/send/", follow=True)
+
+    assert response.redirect_chain == [(f"{LIST}{message.pk}/", 302)]
+    assert "This message has already been sent." in response.content.decode()
+    assert len(outbox) == 1
 
 
 def test_new_message_saves_draft_and_shows_preview(
@@ -296,8 +375,7 @@ def test_new_message_saves_draft_and_shows_preview(
     assert "<li>Stu Dent &lt;student@example.org&gt;</li>" in html
     assert "regular@example.org" not in html
     assert "holders of paid tickets of the types Student" in html
-    assert '<input type="hidden" name="recipient_count" value="1">' in html
-    assert "Send to 1 attendee</button>" in html
+    assert "Review and send to 1 attendee…" in html
 
 
 def test_new_message_with_errors_says_which(organiser_client, workshop):
@@ -380,11 +458,12 @@ def test_send_page_double_click_sends_once(organiser_client, workshop, regular, 
     second = organiser_client.post(url, {"recipient_count": "2"}, follow=True)
 
     assert len(outbox) == 2
-    assert "Sent 2 e-mails." in first.content.decode()
+    assert OutgoingEmail.objects.count() == 2
+    assert "2 e-mails queued for delivery; the table below shows when" in first.content.decode()
     assert second.redirect_chain == [(f"{LIST}{message.pk}/", 302)]
     assert "This message has already been sent; nothing was sent again." in second.content.decode()
     html = second.content.decode()
-    assert "<strong>Sent.</strong> Handed to the mail server for 2 of 2 addresses." in html
+    assert "<strong>Delivered.</strong> The mail server has accepted 2 of 2 e-mails." in html
     assert "<td>ada@example.org</td>" in html
 
 
@@ -396,9 +475,10 @@ def test_test_send_goes_to_organiser_only(organiser_client, workshop, regular, o
 
     response = organiser_client.post(f"{LIST}{message.pk}/test/", follow=True)
 
-    assert "A test was sent to org@example.org." in response.content.decode()
+    assert "A test e-mail to org@example.org is queued for delivery." in response.content.decode()
     assert [m.to for m in outbox] == [["org@example.org"]]
     assert outbox[0].subject == "[Test] Stream links"
+    assert OutgoingEmail.objects.get().recipients == "org@example.org"
     assert "<strong>there</strong>" in outbox[0].alternatives[0].content
     assert "<script" not in outbox[0].alternatives[0].content
     assert not MessageDelivery.objects.exists()
@@ -444,19 +524,64 @@ def test_retry_with_nothing_failed_says_so(organiser_client, workshop, regular, 
 
     assert "There was nothing to retry." in response.content.decode()
     assert len(outbox) == 1
+    assert OutgoingEmail.objects.get().attempts == 1
 
 
-def test_message_list_shows_counts(organiser_client, workshop, regular, outbox):
-    holder(regular, "ada@example.org")
+def test_retry_queues_the_failed_emails_again_and_only_those(
+    organiser_client, workshop, regular, outbox
+):
+    for name in ["ada", "bob", "cy"]:
+        holder(regular, f"{name}@example.org", name.title())
+    message = draft(workshop)
+    mailing.send_message(message=message)
+    failed = message.deliveries.exclude(email="cy@example.org")
+    OutgoingEmail.objects.filter(message_delivery__in=failed).update(
+        state=OutgoingEmail.State.FAILED, last_error="451 4.3.0 Try again later"
+    )
+    outbox.clear()
+
+    response = organiser_client.post(f"{LIST}{message.pk}/retry/", follow=True)
+
+    assert "2 failed e-mails queued again." in response.content.decode()
+    assert sorted(m.to[0] for m in outbox) == ['"Ada" <ada@example.org>', '"Bob" <bob@example.org>']
+    assert [state for _, state, _ in states(message)] == ["sent", "sent", "sent"]
+    assert "<strong>Delivered.</strong>" in response.content.decode()
+
+
+def cells(html, subject):
+    """Return the texts of the cells in the row of the list that links ``subject``."""
+    from lxml import html as lxml_html
+
+    [row] = lxml_html.fromstring(html).xpath(f'//tr[th/a[text()="{subject}"]]')
+    return [cell.text_content() for cell in row.xpath("td")][:5]
+
+
+def test_message_list_shows_each_message_s_delivery_totals(
+    organiser_client, workshop, regular, outbox
+):
+    for name in ["ada", "bob", "cy", "di"]:
+        holder(regular, f"{name}@example.org")
     sent = draft(workshop, subject="Welcome")
     mailing.send_message(message=sent)
+    under_way = draft(workshop, subject="Reminder")
+    mailing.send_message(message=under_way)
+    emails = OutgoingEmail.objects.filter(message_delivery__message=under_way).order_by("id")
+    emails.filter(pk=emails[0].pk).update(state=OutgoingEmail.State.QUEUED)
+    emails.filter(pk=emails[1].pk).update(state=OutgoingEmail.State.FAILED)
+    partly = draft(workshop, subject="Survey")
+    mailing.send_message(message=partly)
+    OutgoingEmail.objects.filter(message_delivery__message=partly).filter(
+        message_delivery__email="ada@example.org"
+    ).update(state=OutgoingEmail.State.FAILED)
     draft(workshop, subject="Later")
 
     html = organiser_client.get(LIST).content.decode()
 
     assert f'<a href="{LIST}{sent.pk}/">Welcome</a>' in html
-    assert "<td>Sent</td>\n                <td>1</td>" in html
-    assert "<td>Draft</td>\n                <td>not sent yet</td>" in html
+    assert cells(html, "Welcome") == ["Delivered", "4", "0", "4", "0"]
+    assert cells(html, "Reminder") == ["Being delivered", "4", "1", "2", "1"]
+    assert cells(html, "Survey") == ["Partly failed", "4", "0", "3", "1"]
+    assert cells(html, "Later") == ["Draft", "not sent yet", "0", "0", "0"]
 
 
 @pytest.mark.parametrize("count", [1, 6])
@@ -467,9 +592,10 @@ def test_message_list_query_count(
         holder(regular, f"person{n}@example.org")
     for n in range(count):
         message = draft(workshop, subject=f"Message {n}")
-        MessageDelivery.objects.create(message=message, email=f"x{n}@example.org")
+        mailing.send_message(message=message)
 
-    with django_assert_num_queries(5):
+    # One of them for the header's speaker profile link, as on every signed-in page.
+    with django_assert_num_queries(6):
         response = organiser_client.get(LIST)
 
     assert response.status_code == 200
@@ -485,10 +611,17 @@ def test_message_detail_query_count(
     message = draft(workshop)
     mailing.send_message(message=message)
 
-    with django_assert_num_queries(7):
+    queued = message.deliveries.order_by("id")[0].outgoing_email
+    queued.state, queued.attempts = OutgoingEmail.State.QUEUED, 1
+    queued.save()
+
+    # One of them for the header's speaker profile link, as on every signed-in page.
+    with django_assert_num_queries(8):
         response = organiser_client.get(f"{LIST}{message.pk}/")
 
-    assert response.content.decode().count("<td>Sent</td>") == count
+    html = response.content.decode()
+    assert html.count("<td>Sent</td>") == count - 1
+    assert html.count("<td>Queued, next attempt") == 1
 
 
 def test_admin_shows_messages_read_only(organiser_client, workshop, regular, outbox):
@@ -503,6 +636,7 @@ def test_admin_shows_messages_read_only(organiser_client, workshop, regular, out
     assert "Stream links" in listing.content.decode()
     assert page.status_code == 200
     assert "ada@example.org" in page.content.decode()
+    assert "Delivered: 1 of 1 sent" in listing.content.decode()
     assert 'name="_save"' not in page.content.decode()
     assert organiser_client.get("/admin/tickets/attendeemessage/add/").status_code == 403
 
@@ -521,7 +655,8 @@ def test_message_preview_query_count(
         holder(regular, f"person{n}@example.org", f"Person {n}")
     message = draft(workshop, types=[regular])
 
-    with django_assert_num_queries(7):
+    # One of them for the header's speaker profile link, as on every signed-in page.
+    with django_assert_num_queries(8):
         response = organiser_client.get(f"{LIST}{message.pk}/preview/")
 
     assert f"<h2>Recipients ({count})</h2>" in response.content.decode()

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.test import Client
 
 from tests.browser import checkers
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.factories import (
     OrderFactory,
     OrganiserFactory,
@@ -79,20 +79,36 @@ def test_organiser_writes_previews_tests_and_sends_once(live_server, page, mailo
     ]
 
     page.get_by_role("button", name="Send a test to myself").click()
-    assert "A test was sent to org@example.org." in page.locator(".messages").inner_text()
+    assert "A test e-mail to org@example.org is queued for delivery." in (
+        page.locator(".messages").inner_text()
+    )
     assert [m.to for m in mailoutbox] == [["org@example.org"]]
 
-    # A second tab still shows the preview with its send button: a late second click.
+    # Sending to everyone is a step of its own, away from the test button.
+    page.get_by_role("link", name="Review and send to 2 attendees…").click()
+    assert page.locator("h1").inner_text() == "Send “Student meetup” to 2 attendees?"
+    assert page.get_by_role("button", name="Send a test to myself").count() == 0
+    checkers.assert_accessible(page)
+    if checkers.vnu_missing_reason() is None:
+        found = checkers.validate_html({"confirm-send": page.content()})["confirm-send"]
+        assert checkers.html_errors(found) == [], checkers.describe_html_messages(found)
+    for width in (375, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        (ARTIFACTS / "messages").mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "messages" / f"confirm-send-{width}.png"))
+    # A second tab still shows the confirmation with its send button: a late second click.
     stale = page.context.new_page()
     stale.goto(page.url)
-    page.get_by_role("button", name="Send to 2 attendees").click()
-    assert "Sent 2 e-mails." in page.locator(".messages").inner_text()
-    stale.get_by_role("button", name="Send to 2 attendees").click()
+    page.get_by_role("button", name="Send now to 2 attendees").click()
+    assert "2 e-mails queued for delivery" in page.locator(".messages").inner_text()
+    stale.get_by_role("button", name="Send now to 2 attendees").click()
     assert "This message has already been sent; nothing was sent again." in (
         stale.locator(".messages").inner_text()
     )
 
     assert page.locator("h1").inner_text() == "Student meetup"
+    # The tasks ran at once (tests/conftest.py): the mail server took both e-mails.
+    assert page.get_by_text("Delivered. The mail server has accepted 2 of 2 e-mails").is_visible()
     assert sorted(m.to[0] for m in mailoutbox[1:]) == [
         '"Ada" <ada@example.org>',
         '"Bob" <bob@example.org>',

@@ -1,17 +1,20 @@
-"""Several senders of one message at once, over a real SMTP server, on PostgreSQL."""
+"""Several senders of one message, and several workers delivering it, at once, on PostgreSQL."""
 
 import asyncio
 import threading
 from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 from aiosmtpd.controller import Controller
 from django.db import connection
 
 from tests.factories import OrderFactory, TicketFactory, TicketTypeFactory, WorkshopFactory
-from tests.tickets.test_messages_smtp import free_port
+from tests.smtp import free_port, smtp_settings
 from tickets.models import MessageDelivery
 from tickets.services import messages as mailing
+from workshop import mail
+from workshop.models import OutgoingEmail
 
 pytestmark = [
     pytest.mark.postgres,
@@ -24,6 +27,7 @@ pytestmark = [
 
 ATTENDEES = 30
 SENDERS = 4
+DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 
 class SlowCountingHandler:
@@ -41,12 +45,8 @@ class SlowCountingHandler:
 @pytest.fixture
 def smtp(settings):
     port = free_port()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 10
+    for name, value in smtp_settings(port, timeout=10).items():
+        setattr(settings, name, value)
     handler = SlowCountingHandler()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
@@ -94,27 +94,34 @@ def run_together(target, count):
 def test_simultaneous_send_clicks_send_each_address_once(smtp, message):
     results = run_together(lambda: mailing.send_message(message=message), SENDERS)
 
-    outcomes = [r for r in results if isinstance(r, mailing.Outcome)]
+    queued = [r for r in results if isinstance(r, int)]
     refusals = [r for r in results if isinstance(r, mailing.AlreadySent)]
-    assert len(outcomes) == 1
+    assert queued == [ATTENDEES]
     assert len(refusals) == SENDERS - 1
-    assert outcomes[0] == mailing.Outcome(sent=ATTENDEES, failed=0)
     assert smtp.received == {f"person{n}@example.org": 1 for n in range(ATTENDEES)}
-    assert MessageDelivery.objects.filter(status="sent", attempts=1).count() == ATTENDEES
+    assert OutgoingEmail.objects.count() == ATTENDEES
+    sent = MessageDelivery.objects.filter(
+        outgoing_email__state=OutgoingEmail.State.SENT, outgoing_email__attempts=1
+    )
+    assert sent.count() == ATTENDEES
 
 
-def test_parallel_senders_share_pending_deliveries_without_sending_twice(
-    smtp, message, monkeypatch
-):
-    with monkeypatch.context() as patch:
-        # Freeze the recipients without sending, as a request cut off at once would.
-        patch.setattr(mailing, "deliver_pending", lambda *, message: mailing.Outcome(0, 0))
-        mailing.send_message(message=message)
+def test_workers_at_once_deliver_each_queued_email_once(smtp, message, settings):
+    settings.TASKS = DB_TASKS  # queued only; the threads below are the workers
+    mailing.send_message(message=message)
+    email_ids = list(OutgoingEmail.objects.order_by("id").values_list("id", flat=True))
+    runs = iter(range(SENDERS))
 
-    results = run_together(lambda: mailing.deliver_pending(message=message), SENDERS)
+    def work():
+        # Each worker runs a delivery task of its own for every e-mail of the message.
+        context = SimpleNamespace(task_result=SimpleNamespace(id=f"worker-{next(runs)}"))
+        return [mail.deliver_email.call(context, email_id) for email_id in email_ids]
 
-    assert all(isinstance(r, mailing.Outcome) for r in results), results
-    assert sum(r.sent for r in results) == ATTENDEES
-    assert sum(r.sent > 0 for r in results) > 1  # the work really was shared
+    results = run_together(work, SENDERS)
+
+    assert all(isinstance(r, list) for r in results), results
+    outcomes = Counter(outcome for result in results for outcome in result)
+    assert outcomes[OutgoingEmail.State.SENT] == ATTENDEES
+    assert sum(OutgoingEmail.State.SENT in result for result in results) > 1  # work was shared
     assert smtp.received == {f"person{n}@example.org": 1 for n in range(ATTENDEES)}
-    assert MessageDelivery.objects.filter(status="sent", attempts=1).count() == ATTENDEES
+    assert MessageDelivery.objects.filter(outgoing_email__state="sent").count() == ATTENDEES

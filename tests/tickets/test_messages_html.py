@@ -4,8 +4,8 @@ import pytest
 
 from tests.browser import checkers
 from tests.factories import OrderFactory, TicketFactory, TicketTypeFactory
-from tickets.models import MessageDelivery
 from tickets.services import messages as mailing
+from workshop.models import OutgoingEmail
 
 pytestmark = [pytest.mark.django_db, pytest.mark.browser]
 
@@ -28,8 +28,16 @@ def test_message_pages_are_valid_html(organiser_client, workshop, outbox):
         workshop=workshop, subject="Sent", body=body, ticket_types=[regular], author=None
     )
     mailing.send_message(message=sent)
-    MessageDelivery.objects.filter(message=sent).update(status="failed", last_error="451 Later")
-    mailing.update_status(sent)
+    OutgoingEmail.objects.filter(message_delivery__message=sent).update(
+        state=OutgoingEmail.State.FAILED, last_error="451 Later"
+    )
+    queued = mailing.save_draft(
+        workshop=workshop, subject="Queued", body=body, ticket_types=[], author=None
+    )
+    mailing.send_message(message=queued)
+    OutgoingEmail.objects.filter(message_delivery__message=queued).update(
+        state=OutgoingEmail.State.QUEUED, attempts=1, last_error="Connection refused"
+    )
     empty = mailing.save_draft(
         workshop=workshop, subject="Nobody", body="x", ticket_types=[], author=None
     )
@@ -44,10 +52,12 @@ def test_message_pages_are_valid_html(organiser_client, workshop, outbox):
         "preview": fetch(organiser_client, f"{base}{draft.pk}/preview/"),
         "preview-nobody": fetch(organiser_client, f"{base}{empty.pk}/preview/"),
         "detail-failed": fetch(organiser_client, f"{base}{sent.pk}/"),
+        "detail-queued": fetch(organiser_client, f"{base}{queued.pk}/"),
         "email": mailing.build_email(message=sent, email="a@example.org").alternatives[0].content,
     }
 
     assert "Retry the 1 failed</button>" in documents["detail-failed"]
+    assert "<td>Queued, next attempt" in documents["detail-queued"]
     assert "It cannot be sent." in documents["preview-nobody"]
     problems = {
         name: checkers.describe_html_messages(checkers.html_errors(found))

@@ -1,90 +1,43 @@
-"""Messages to attendees over a real SMTP server (aiosmtpd) that fails in the middle."""
+"""Messages to attendees through the mail queue to a real SMTP server (aiosmtpd).
 
-import email
-import socket
+The tasks run at once (the immediate backend), so each e-mail's first attempt happens while
+the organiser sends; later attempts are what the workers' sweep of overdue e-mails runs
+(``workshop.mail.send_overdue_emails``). The organiser's pages must tell queued from sent.
+"""
+
+import datetime as dt
 from collections import Counter
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
-from django.core.management import call_command
+from django.utils import timezone
 
 from tests.factories import OrderFactory, TicketFactory, TicketTypeFactory
-from tickets.models import AttendeeMessage, MessageDelivery
+from tests.smtp import SMTPServer, free_port, smtp_settings
+from tickets.models import MessageDelivery
 from tickets.services import messages as mailing
+from workshop import mail
+from workshop.models import OutgoingEmail
 
 pytestmark = pytest.mark.django_db
 
 PEOPLE = ["ada", "bob", "carol", "dave", "erin"]
-
-
-class FlakyHandler:
-    """Accept mail, except: refuse some recipients (550) and some DATA commands by number (451)."""
-
-    def __init__(self):
-        self.refuse = set()
-        self.fail_data_numbers = set()
-        self.data_count = 0
-        self.received = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 Mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.data_count += 1
-        if self.data_count in self.fail_data_numbers:
-            return "451 4.3.0 Try again later"
-        self.received.append(
-            (
-                list(envelope.rcpt_tos),
-                email.message_from_bytes(envelope.content, policy=policy.default),
-            )
-        )
-        return "250 Message accepted for delivery"
-
-    def count_by_address(self):
-        return Counter(address for rcpt_tos, _ in self.received for address in rcpt_tos)
-
-    def recover(self):
-        self.refuse.clear()
-        self.fail_data_numbers.clear()
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+LIST = "/organisers/messages/"
 
 
 @pytest.fixture
 def smtp_port(settings):
-    """Point Django's SMTP backend at a local port; the test decides whether a server listens."""
+    """Deliver to a local port; the test decides whether a server listens there."""
     port = free_port()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
+    for name, value in smtp_settings(port).items():
+        setattr(settings, name, value)
     return port
 
 
 @pytest.fixture
-def handler():
-    return FlakyHandler()
-
-
-@pytest.fixture
-def smtp_server(smtp_port, handler):
-    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    yield handler
-    controller.stop()
+def smtp(smtp_port):
+    server = SMTPServer(port=smtp_port).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -109,128 +62,140 @@ def message(workshop):
     )
 
 
-def statuses(message):
-    return {d.email: (d.status, d.attempts, d.last_error) for d in message.deliveries.all()}
+def received(server):
+    return Counter(address for rcpt_tos, _ in server.handler.received for address in rcpt_tos)
 
 
-def test_smtp_failure_in_the_middle_recorded_then_retried_once(
-    organiser_client, smtp_server, message
+def states(message):
+    deliveries = message.deliveries.select_related("outgoing_email")
+    return {d.email: (d.state, d.outgoing_email.attempts) for d in deliveries}
+
+
+def run_overdue_sweep(hours):
+    """Run what the workers' periodic job runs, as if ``hours`` had passed."""
+    return mail.send_overdue_emails(now=timezone.now() + dt.timedelta(hours=hours))
+
+
+def test_server_down_shows_queued_then_sent_once_when_it_is_back(
+    organiser_client, smtp_port, message
 ):
-    smtp_server.refuse.add("bob@example.org")
-    smtp_server.fail_data_numbers.add(3)  # ada, carol, then dave's DATA fails
-    url = f"/organisers/messages/{message.pk}/"
+    url = f"{LIST}{message.pk}/"
 
     response = organiser_client.post(f"{url}send/", {"recipient_count": "5"}, follow=True)
 
-    assert smtp_server.count_by_address() == {
-        "ada@example.org": 1,
-        "carol@example.org": 1,
-        "erin@example.org": 1,
-    }
-    assert statuses(message) == {
-        "ada@example.org": ("sent", 1, ""),
-        "bob@example.org": ("failed", 1, "550 5.1.1 Mailbox unavailable"),
-        "carol@example.org": ("sent", 1, ""),
-        "dave@example.org": ("failed", 1, "451 4.3.0 Try again later"),
-        "erin@example.org": ("sent", 1, ""),
-    }
-    message.refresh_from_db()
-    assert message.status == AttendeeMessage.Status.PARTLY_FAILED
     html = response.content.decode()
-    assert "Sent 3; 2 could not be sent." in html
-    assert "<td>550 5.1.1 Mailbox unavailable</td>" in html
-    assert "Retry the 2 failed</button>" in html
+    assert "5 e-mails queued for delivery" in html
+    assert (
+        "<strong>Being delivered.</strong> The mail server has accepted 0 of 5 e-mails; "
+        "5 queued, not accepted yet" in html
+    )
+    assert html.count("<td>Queued, next attempt") == 5
+    assert html.count("<td>ConnectionRefusedError:") == 5
+    assert "<td>Sent</td>" not in html
+    assert "Retry the" not in html
+    assert states(message) == {f"{name}@example.org": ("queued", 1) for name in PEOPLE}
+    listing = organiser_client.get(LIST).content.decode()
+    assert "<td>Being delivered</td>" in listing
 
-    smtp_server.recover()
+    server = SMTPServer(port=smtp_port).start()  # the mail server is back
+    try:
+        assert run_overdue_sweep(hours=1) == 5
+        assert run_overdue_sweep(hours=2) == 0
+    finally:
+        server.stop()
+
+    assert received(server) == {f"{name}@example.org": 1 for name in PEOPLE}
+    assert states(message) == {f"{name}@example.org": ("sent", 2) for name in PEOPLE}
+    html = organiser_client.get(url).content.decode()
+    assert "<strong>Delivered.</strong> The mail server has accepted 5 of 5 e-mails." in html
+    assert html.count("<td>Sent</td>") == 5
+    assert "ConnectionRefusedError" not in html
+
+
+def test_refused_recipient_fails_with_the_servers_answer_and_retry_sends_it(
+    organiser_client, smtp, message
+):
+    smtp.handler.refuse.add("bob@example.org")
+    url = f"{LIST}{message.pk}/"
+
+    response = organiser_client.post(f"{url}send/", {"recipient_count": "5"}, follow=True)
+
+    assert received(smtp) == {f"{n}@example.org": 1 for n in PEOPLE if n != "bob"}
+    assert states(message)["bob@example.org"] == ("failed", 1)
+    html = response.content.decode()
+    assert "<strong>Partly failed.</strong> The mail server has accepted 4 of 5 e-mails" in html
+    assert "1 failed after every attempt or were refused" in html
+    assert "<td>Failed</td>" in html
+    assert "<td>550 5.1.1 Mailbox unavailable</td>" in html
+    assert "Retry the 1 failed</button>" in html
+    # The same e-mail is on the organisers' list of e-mails not delivered.
+    dashboard = organiser_client.get("/organisers/emails/failed/").content.decode()
+    assert "<td>&quot;Bob&quot; &lt;bob@example.org&gt;</td>" in dashboard
+
+    smtp.handler.refuse.clear()
     retried = organiser_client.post(f"{url}retry/", follow=True)
 
-    assert smtp_server.count_by_address() == {
-        "ada@example.org": 1,
-        "bob@example.org": 1,
-        "carol@example.org": 1,
-        "dave@example.org": 1,
-        "erin@example.org": 1,
-    }
-    assert statuses(message)["bob@example.org"] == ("sent", 2, "")
-    assert statuses(message)["dave@example.org"] == ("sent", 2, "")
-    assert statuses(message)["ada@example.org"] == ("sent", 1, "")
-    message.refresh_from_db()
-    assert message.status == AttendeeMessage.Status.SENT
-    assert "Sent 2 e-mails." in retried.content.decode()
+    assert "1 failed e-mail queued again." in retried.content.decode()
+    assert "<strong>Delivered.</strong>" in retried.content.decode()
+    assert received(smtp) == {f"{name}@example.org": 1 for name in PEOPLE}
+    assert states(message)["bob@example.org"] == ("sent", 1)
 
-    organiser_client.post(f"{url}retry/")
+    again = organiser_client.post(f"{url}retry/", follow=True)
     organiser_client.post(f"{url}send/", {"recipient_count": "5"})
-    assert len(smtp_server.received) == 5
+
+    assert "There was nothing to retry." in again.content.decode()
+    assert len(smtp.handler.received) == 5
 
 
-def test_smtp_server_down_stops_early_then_command_sends_each_once(
-    organiser_client, smtp_port, handler, message
-):
+def test_temporary_refusal_stays_queued_with_the_servers_answer(organiser_client, smtp, message):
+    smtp.handler.fail_data = True
+
     response = organiser_client.post(
-        f"/organisers/messages/{message.pk}/send/", {"recipient_count": "5"}, follow=True
+        f"{LIST}{message.pk}/send/", {"recipient_count": "5"}, follow=True
     )
 
-    # Three connection failures in a row: the rest wait instead of each timing out.
-    assert [d.status for d in message.deliveries.all()] == ["failed"] * 3 + ["pending"] * 2
-    errors = {d.last_error for d in message.deliveries.filter(status="failed")}
-    assert len(errors) == 1
-    assert errors.pop().startswith("ConnectionRefusedError:")
     html = response.content.decode()
-    assert "the mail server could not be reached, so 3 failed and 2 are waiting" in html
-    assert "Retry the 3 failed and send the 2 waiting</button>" in html
-    message.refresh_from_db()
-    assert message.status == AttendeeMessage.Status.SENDING
+    assert html.count("<td>451 4.3.0 Try again later</td>") == 5
+    assert html.count("<td>Queued, next attempt") == 5
+    assert "<td>Failed</td>" not in html
+    assert smtp.handler.received == []
 
-    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
+
+def test_given_up_after_the_last_attempt_then_retried_from_the_dashboard(
+    organiser_client, settings, smtp_port, message
+):
+    settings.EMAIL_MAX_ATTEMPTS = 2
+    mailing.send_message(message=message)
+    run_overdue_sweep(hours=1)
+    url = f"{LIST}{message.pk}/"
+
+    html = organiser_client.get(url).content.decode()
+
+    assert states(message) == {f"{name}@example.org": ("failed", 2) for name in PEOPLE}
+    assert "<strong>Failed.</strong> The mail server has accepted 0 of 5 e-mails" in html
+    assert "Retry the 5 failed</button>" in html
+
+    server = SMTPServer(port=smtp_port).start()
     try:
-        call_command("send_pending_messages")
-        call_command("send_pending_messages")
+        organiser_client.post("/organisers/emails/retry/", {"all": "1"})
     finally:
-        controller.stop()
+        server.stop()
 
-    assert handler.count_by_address() == {f"{name}@example.org": 1 for name in PEOPLE}
-    assert list(message.deliveries.values_list("status", "attempts")) == [
-        ("sent", 2),
-        ("sent", 2),
-        ("sent", 2),
-        ("sent", 1),
-        ("sent", 1),
-    ]
-    message.refresh_from_db()
-    assert message.status == AttendeeMessage.Status.SENT
+    assert received(server) == {f"{name}@example.org": 1 for name in PEOPLE}
+    assert "<strong>Delivered.</strong>" in organiser_client.get(url).content.decode()
 
 
-def test_a_failing_recipient_does_not_stop_the_others(smtp_server, message):
-    smtp_server.refuse.update({"ada@example.org", "bob@example.org", "carol@example.org"})
-
-    outcome = mailing.send_message(message=message)
-
-    assert outcome == mailing.Outcome(sent=2, failed=3, waiting=0)
-    assert smtp_server.count_by_address() == {"dave@example.org": 1, "erin@example.org": 1}
-
-
-def test_command_stops_retrying_after_max_attempts(smtp_server, message):
-    smtp_server.refuse.add("bob@example.org")
+def test_smtp_message_has_text_and_sanitised_html(smtp, message):
     mailing.send_message(message=message)
 
-    call_command("send_pending_messages", "--max-attempts", "2")
-    call_command("send_pending_messages", "--max-attempts", "2")
-
-    bob = MessageDelivery.objects.get(email="bob@example.org")
-    assert (bob.status, bob.attempts) == ("failed", 2)
-    assert smtp_server.count_by_address()["ada@example.org"] == 1
-
-
-def test_smtp_message_has_text_and_sanitised_html(smtp_server, message):
-    mailing.send_message(message=message)
-
-    rcpt_tos, mail = smtp_server.received[0]
+    rcpt_tos, sent = smtp.handler.received[0]
     assert rcpt_tos == ["ada@example.org"]
-    assert mail["To"] == "Ada <ada@example.org>"
-    assert mail["Subject"] == "Your stream link"
-    text = mail.get_body(("plain",)).get_content()
-    html = mail.get_body(("html",)).get_content()
+    assert sent["To"] == "Ada <ada@example.org>"
+    assert sent["Subject"] == "Your stream link"
+    logged = MessageDelivery.objects.get(email="ada@example.org").outgoing_email
+    assert sent["Message-ID"] == logged.message["headers"]["Message-ID"]
+    text = sent.get_body(("plain",)).get_content()
+    html = sent.get_body(("html",)).get_content()
     assert text.startswith("Join at [the stage](https://stream.example.org).")
     assert (
         '<a href="https://stream.example.org" rel="noopener noreferrer nofollow">the stage</a>'
@@ -240,23 +205,31 @@ def test_smtp_message_has_text_and_sanitised_html(smtp_server, message):
     assert "steal()" not in html
 
 
-def test_test_send_over_smtp_is_not_a_delivery(organiser_client, organiser, smtp_server, message):
+def test_test_send_over_smtp_is_not_a_delivery(organiser_client, organiser, smtp, message):
     organiser.email = "org@example.org"
     organiser.save()
 
-    response = organiser_client.post(f"/organisers/messages/{message.pk}/test/", follow=True)
+    response = organiser_client.post(f"{LIST}{message.pk}/test/", follow=True)
 
-    assert "A test was sent to org@example.org." in response.content.decode()
-    assert smtp_server.count_by_address() == {"org@example.org": 1}
-    assert smtp_server.received[0][1]["Subject"] == "[Test] Your stream link"
+    html = response.content.decode()
+    assert "A test e-mail to org@example.org is queued for delivery." in html
+    assert received(smtp) == {"org@example.org": 1}
+    assert smtp.handler.received[0][1]["Subject"] == "[Test] Your stream link"
     assert not MessageDelivery.objects.exists()
 
 
-def test_test_send_with_smtp_down_says_why(organiser_client, organiser, smtp_port, message):
+def test_test_send_with_smtp_down_is_queued_not_reported_sent(
+    organiser_client, organiser, smtp_port, message
+):
     organiser.email = "org@example.org"
     organiser.save()
 
-    response = organiser_client.post(f"/organisers/messages/{message.pk}/test/", follow=True)
+    response = organiser_client.post(f"{LIST}{message.pk}/test/", follow=True)
 
+    html = response.content.decode()
     assert response.status_code == 200
-    assert "The test e-mail could not be sent: ConnectionRefusedError" in response.content.decode()
+    assert "A test e-mail to org@example.org is queued for delivery." in html
+    assert "A test was sent" not in html
+    email = OutgoingEmail.objects.get()
+    assert (email.state, email.subject) == ("queued", "[Test] Your stream link")
+    assert email.last_error.startswith("ConnectionRefusedError")

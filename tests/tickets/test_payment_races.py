@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from tests.factories import TicketTypeFactory, VoucherFactory, WorkshopFactory
 from tests.servers import gunicorn_servers, server_env
-from tests.stripe_standin import StripeStandIn
 from tickets.models import Order, Ticket, holding_seats_q
 from tickets.services import lifecycle, stripe_checkout
+from tickets.stripe_standin import StripeStandIn
 
 pytestmark = [
     pytest.mark.postgres,

@@ -54,7 +54,10 @@ def test_late_payment_refunded_when_voucher_used_up(
     assert StripeEvent.objects.get(event_id=event["id"]).result == "refunded late payment"
     assert (late.status, late.refunded_amount) == (Order.Status.REFUNDED, Decimal("20.00"))
     assert other.status == Order.Status.PENDING
-    assert [m.subject for m in outbox] == [f"Order {late.code} refunded"]
+    assert [(m.to, m.subject) for m in outbox] == [
+        ([late.buyer_email], f"Order {late.code} refunded"),
+        (["ada0@example.org"], f"Your ticket for {workshop.title} is cancelled"),
+    ]
 
 
 def test_late_payment_accepted_when_voucher_uses_remain(workshop, standin):

@@ -5,7 +5,7 @@ import time
 import pytest
 import stripe
 
-from tests.stripe_standin import StripeStandIn, decode_form
+from tickets.stripe_standin import StripeStandIn, decode_form
 
 LINE_ITEMS = [{"quantity": 2, "price_data": {"currency": "eur", "unit_amount": 2500}}]
 

@@ -8,10 +8,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from tests.factories import TicketTypeFactory
-from tests.stripe_standin import signature_header
 from tests.tickets.conftest import BUYER, WEBHOOK, people
 from tickets.models import Order, StripeEvent
-from tickets.services import capacity, errors, lifecycle, stripe_checkout
+from tickets.services import capacity, errors, lifecycle, refunds, stripe_checkout
+from tickets.stripe_standin import signature_header
 
 pytestmark = pytest.mark.django_db
 
@@ -67,10 +67,19 @@ def test_paid_order_end_to_end(
     assert order.status == Order.Status.PAID
     assert order.stripe_payment_intent_id == session["payment_intent"]
     assert StripeEvent.objects.get().result == "paid"
-    assert len(outbox) == 1
+    # The buyer's confirmation, then each of the two attendees' own ticket.
+    assert [m.to for m in outbox] == [
+        ["ada@example.org"],
+        ["attendee1@example.org"],
+        ["attendee2@example.org"],
+    ]
     names = [name for name, _, _ in outbox[0].attachments]
-    assert names == [*(f"ticket-{t.code}.png" for t in order.tickets.all()), f"{workshop.slug}.ics"]
-    ics = outbox[0].attachments[-1][1]
+    assert names == [
+        *(f"ticket-{t.code}.png" for t in order.tickets.all()),
+        f"{workshop.slug}.ics",
+        f"invoice-{order.invoice.number}.pdf",
+    ]
+    ics = outbox[0].attachments[-2][1]
     assert "BEGIN:VEVENT" in ics and f"SUMMARY:{workshop.title}" in ics
     assert "DTSTART:20301202T130000Z" in ics
     assert order.get_absolute_url() in outbox[0].body
@@ -176,7 +185,7 @@ def test_success_page_and_webhook_send_one_email(
         response = post_event(client, standin, event)
 
     assert response.content == b"already paid"
-    assert len(outbox) == 1
+    assert [m.to for m in outbox] == [[order.buyer_email], [order.tickets.get().attendee_email]]
 
 
 def test_webhook_forged_signature_rejected(client, workshop, paid_type, standin):
@@ -242,7 +251,7 @@ def test_webhook_duplicate_processed_once(
 
     assert (again.status_code, again.content) == (200, b"already processed")
     assert StripeEvent.objects.filter(event_id=event["id"]).count() == 1
-    assert len(outbox) == 1
+    assert [m.to for m in outbox] == [[order.buyer_email], [order.tickets.get().attendee_email]]
 
 
 def test_webhook_unknown_order_acknowledged(client, standin):
@@ -295,9 +304,10 @@ def test_session_amount_mismatch_not_fulfilled(client, workshop, paid_type, stan
 
     response = post_event(client, standin, event)
 
-    assert response.content == b"rejected: amount 1 differs from the order total"
+    assert response.content == b"rejected and refunded: amount 1 differs from the order total"
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
+    assert standin.charge_for(order.stripe_session_id)["refunded"] is True
 
 
 def test_expired_event_releases_seats(client, workshop, standin):
@@ -401,8 +411,11 @@ def test_late_payment_refunded_when_sold_out(
     (refund,) = standin.refunds.values()
     assert (refund["amount"], refund["payment_intent"]) == (2500, late.stripe_payment_intent_id)
     refund_request = [h for m, p, h in standin.requests if p == "/v1/refunds"][0]
-    assert refund_request["Idempotency-Key"] == f"order-{late.code}-refund-after-0"
-    assert [m.subject for m in outbox] == [f"Order {late.code} refunded"]
+    assert refund_request["Idempotency-Key"] == f"order-{late.code}-late-refund"
+    assert [(m.to, m.subject) for m in outbox] == [
+        ([late.buyer_email], f"Order {late.code} refunded"),
+        (["ada0@example.org"], f"Your ticket for {workshop.title} is cancelled"),
+    ]
     assert capacity.seats_taken([ticket_type.id], now=timezone.now()) == {ticket_type.id: 1}
 
 
@@ -475,14 +488,14 @@ def test_refund_order_through_stripe(workshop, paid_type, standin, organiser):
     order = card_order(workshop, paid_type)
     standin.pay(order.stripe_session_id)
 
-    stripe_checkout.refund_order(order=order, actor=organiser)
+    refunds.refund_order(order=order, actor=organiser)
 
     order.refresh_from_db()
     assert (order.status, order.refunded_amount) == ("refunded", Decimal("25.00"))
     assert standin.charge_for(order.stripe_session_id)["refunded"] is True
     assert order.events.last().actor == organiser
     with pytest.raises(errors.OrderError, match="is not a paid card order"):
-        stripe_checkout.refund_order(order=order)
+        refunds.refund_order(order=order)
 
 
 def test_release_expired_orders_expires_open_session(workshop, paid_type, standin):
@@ -586,7 +599,7 @@ def test_late_refund_recorded_once_when_delivered_twice(
 
     assert (first, second) == ("refunded late payment", "already refunded")
     assert len(standin.refunds) == 1
-    assert len(outbox) == 1
+    assert [m.to for m in outbox] == [[late.buyer_email], ["ada0@example.org"]]
 
 
 def test_two_partial_refunds_add_up(workshop, paid_type, standin):

@@ -82,7 +82,7 @@ def test_checkout_form_asks_for_each_attendee(client, workshop, paid_type, stand
     assert '<label for="id_attendee_2_email">Attendee 2: e-mail address:</label>' in html
     assert 'href="/code-of-conduct/"' in html and 'href="/privacy/"' in html
     assert "50.00 EUR" in html
-    assert "Order and pay" in html
+    assert "Order and pay by card" in html
 
 
 def test_checkout_without_code_of_conduct_refused(client, workshop, paid_type, standin):
@@ -123,8 +123,56 @@ def test_checkout_without_stripe_hides_card(client, workshop, no_stripe):
     card_html = html_of(client.get(f"/tickets/checkout/?qty_{only_card.id}=1"))
 
     assert 'value="stripe"' not in invoice_html
-    assert "Order and pay" in invoice_html
+    assert '<p class="payment-method">Payment: Invoice / bank transfer</p>' in invoice_html
+    assert '<p class="payment-method">Card payment is not available.</p>' in invoice_html
+    assert '<button type="submit" class="button">Order and get the invoice</button>' in (
+        invoice_html
+    )
+    assert "by card" not in invoice_html
     assert "cannot be paid online right now" in card_html
+
+
+def test_checkout_offering_card_and_invoice_asks_which(client, workshop, standin):
+    ticket_type = TicketTypeFactory(workshop=workshop, invoice_allowed=True)
+
+    html = html_of(client.get(f"/tickets/checkout/?qty_{ticket_type.id}=1"))
+
+    assert "<legend>Payment</legend>" in html
+    assert 'value="stripe" id="id_payment_method_0" required checked>' in html
+    assert 'for="id_payment_method_0" class="inline">Card (local test payment page: no money ' in (
+        html
+    )
+    assert 'for="id_payment_method_1" class="inline">Invoice / bank transfer</label>' in html
+    assert "Card payment is not available" not in html
+    assert '<button type="submit" class="button">Order and pay</button>' in html
+
+
+def test_checkout_with_card_only_says_so_on_the_button(client, workshop, paid_type, settings):
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET = "sk_test_x", "whsec_x"
+    settings.STRIPE_API_BASE = "https://api.stripe.com"
+
+    html = html_of(client.get(f"/tickets/checkout/?qty_{paid_type.id}=1"))
+
+    assert '<p class="payment-method">Payment: Card (secure payment page by Stripe)</p>' in html
+    assert "no money moves" not in html
+    assert '<button type="submit" class="button">Order and pay by card</button>' in html
+
+
+def test_checkout_with_the_local_standin_says_no_money_moves(client, workshop, paid_type, standin):
+    html = html_of(client.get(f"/tickets/checkout/?qty_{paid_type.id}=1"))
+
+    assert (
+        '<p class="payment-method">Payment: Card (local test payment page: no money moves)</p>'
+    ) in html
+    assert '<button type="submit" class="button">Order and pay by card</button>' in html
+
+
+def test_checkout_of_free_tickets_says_nothing_is_paid(client, workshop, free_type, no_stripe):
+    html = html_of(client.get(f"/tickets/checkout/?qty_{free_type.id}=1"))
+
+    assert '<p class="payment-method">Payment: None: the tickets are free</p>' in html
+    assert "Card payment is not available" not in html
+    assert '<button type="submit" class="button">Get my tickets</button>' in html
 
 
 def test_checkout_free_order_goes_to_order_page(client, workshop, free_type, no_stripe):
@@ -142,7 +190,7 @@ def test_order_page_private_headers_and_qr(client, workshop):
     response = client.get(order.get_absolute_url())
 
     assert response["Cache-Control"] == "private, no-store"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "strict-origin"
     html = html_of(response)
     assert f'aria-label="QR code of ticket {ticket.code}"' in html
     assert 'id="qr-path"' not in html and "style=" not in html.split("<main", 1)[1]
@@ -225,19 +273,66 @@ def test_resend_links_same_answer_either_way(client, workshop, outbox):
     assert order.get_absolute_url() in outbox[0].body
 
 
-def test_my_tickets_lists_own_and_verified_address_orders(client, workshop):
+def test_my_tickets_lists_orders_placed_signed_in_not_those_of_a_verified_address(client, workshop):
     user = UserFactory(email="me@example.org")
     EmailAddress.objects.create(user=user, email="me@example.org", verified=True)
-    EmailAddress.objects.create(user=user, email="old@example.org", verified=False)
     mine = OrderFactory(workshop=workshop, user=user, buyer_email="x@example.org")
+    # Bought without signing in: an address added to an account hands it over to no one.
     by_email = OrderFactory(workshop=workshop, buyer_email="ME@example.org")
-    unverified = OrderFactory(workshop=workshop, buyer_email="old@example.org")
     client.force_login(user)
 
     html = html_of(client.get("/tickets/mine/"))
 
-    assert mine.code in html and by_email.code in html
-    assert unverified.code not in html
+    assert mine.code in html
+    assert by_email.code not in html
+    assert 'action="/tickets/mine/claim/"' in html
+
+
+def test_my_tickets_shows_each_orders_details(client, workshop):
+    user = UserFactory()
+    paid = OrderFactory(workshop=workshop, user=user, code="PAID0001", total="50.00")
+    regular = TicketTypeFactory(workshop=workshop, name="Regular")
+    TicketFactory(order=paid, ticket_type=regular, attendee_name="Ada Lovelace", code="TCKADA")
+    TicketFactory(order=paid, ticket_type=regular, attendee_name="Grace Hopper", code="TCKGRACE")
+    pending = OrderFactory(
+        workshop=workshop, user=user, code="WAIT0001", status="pending", payment_method="invoice"
+    )
+    TicketFactory(order=pending, ticket_type=regular, attendee_name="Alan Turing")
+    client.force_login(user)
+
+    html = html_of(client.get("/tickets/mine/"))
+
+    # Newest first: the pending order, then the paid one.
+    paid_card = html[html.index('id="order-PAID0001"') :]
+    assert f'<a href="{paid.get_absolute_url()}" rel="noreferrer">Order PAID0001</a>' in paid_card
+    assert '<dd class="order-status order-status-paid">Paid</dd>' in paid_card
+    assert "<dt>Total</dt><dd>50.00 EUR</dd>" in paid_card
+    assert "<li>Regular: <strong>Ada Lovelace</strong>" in paid_card
+    assert "<code>TCKGRACE</code>" in paid_card
+    assert "Alan Turing" not in paid_card
+    assert '<dd class="order-status order-status-pending">Pending payment</dd>' in html
+
+
+def test_free_order_reads_confirmed_not_paid(client, workshop, outbox):
+    user = UserFactory(email="free@example.org")
+    order = OrderFactory(
+        workshop=workshop,
+        user=user,
+        payment_method="free",
+        total="0.00",
+        subtotal="0.00",
+        buyer_email="free@example.org",
+    )
+    client.force_login(user)
+
+    mine = html_of(client.get("/tickets/mine/"))
+    page = html_of(client.get(order.get_absolute_url()))
+    client.post("/tickets/resend/", {"email": "free@example.org"})
+
+    assert '<dd class="order-status order-status-paid">Confirmed</dd>' in mine
+    assert "Status: <strong>Confirmed</strong>" in page
+    assert f"{order.code} (Confirmed, " in outbox[-1].body
+    assert "Paid" not in mine[mine.index("<h1>") :] and "Paid" not in page[page.index("<h1>") :]
 
 
 def test_my_tickets_needs_sign_in(client, workshop):
@@ -412,7 +507,9 @@ def test_order_page_query_count_constant(client, workshop, django_assert_num_que
     order = OrderFactory(workshop=workshop, status="paid")
     TicketFactory.create_batch(size, order=order, ticket_type=TicketTypeFactory(workshop=workshop))
 
-    with django_assert_num_queries(6):
+    # The order, workshop, invoices, credit notes, refunds, tickets with types, footer pages,
+    # and for holders of an online workshop the stages' streams.
+    with django_assert_num_queries(8):
         response = client.get(order.get_absolute_url())
 
     assert html_of(response).count('class="qr"') == size
@@ -424,7 +521,9 @@ def test_my_tickets_query_count_constant(client, workshop, django_assert_num_que
     OrderFactory.create_batch(size, workshop=workshop, user=user)
     client.force_login(user)
 
-    with django_assert_num_queries(8):
+    # Session, user, orders, invoices, credit notes, tickets with their types, footer pages,
+    # the workshop, the header's speaker profile link.
+    with django_assert_num_queries(9):
         response = client.get("/tickets/mine/")
 
     assert html_of(response).count('rel="noreferrer">Order ') == size

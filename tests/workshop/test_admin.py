@@ -87,3 +87,21 @@ def test_admin_rejects_workshop_ending_before_start(organiser_client, workshop):
     assert response.status_code == 200
     assert "The workshop must end after it starts." in html
     assert "is not an IANA time zone name" in html
+
+
+def test_admin_index_puts_the_organisers_content_first(organiser_client, workshop):
+    import re
+
+    html = organiser_client.get("/admin/").content.decode()
+    main = html[html.index('id="content-main"') :]
+    apps = re.findall(r'<caption>\s*<a href="/admin/([a-z_]+)/"', main)
+    models = re.findall(r'<th scope="row" id="[a-z_]+-([a-z]+)">', main)
+
+    assert apps[:4] == ["workshop", "schedule", "speakers", "tickets"]
+    assert len(apps) > 4, "the technical apps (accounts, tasks) follow the organisers' own"
+    assert models[:2] == ["workshop", "page"]
+    assert models.index("talk") < models.index("slot") < models.index("room")
+    assert models.index("tickettype") < models.index("voucher") < models.index("order")
+    assert models.index("order") < models.index("stripeevent")
+    assert "<title>Site administration | Workshop admin</title>" in html
+    assert "Workshop administration" in html

@@ -101,6 +101,9 @@ PUBLIC_PATHS = [
     "/schedule.json",
     "/schedule.ics",
     "/talks/choosing-metrics.ics",
+    "/speakers/ada.ics",
+    "/workshop.ics",
+    "/sitemap.xml",
 ]
 
 
@@ -191,6 +194,11 @@ def rename_ticket_type(site):
     return "Fresh ticket"
 
 
+def publish_a_page(site):
+    PageFactory(slug="fresh-page", title="Fresh page")
+    return "/fresh-page/"
+
+
 def sell_a_ticket(site):
     order = OrderFactory(workshop=site["workshop"], status=Order.Status.PAID)
     TicketFactory(order=order, ticket_type=site["ticket_type"])
@@ -210,6 +218,9 @@ CHANGES = [
     (add_break, "/schedule/", CONTENT),
     (rename_talk, "/schedule.json", CONTENT),
     (rename_talk, "/talks/choosing-metrics.ics", CONTENT),
+    (publish_a_page, "/sitemap.xml", CONTENT),
+    (rename_workshop, "/workshop.ics", CONTENT),
+    (rename_talk, "/speakers/ada.ics", CONTENT),
     (rename_ticket_type, "/tickets/", TICKETS),
     (sell_a_ticket, "/tickets/", TICKETS),
 ]
@@ -497,6 +508,8 @@ def test_only_public_views_go_through_the_cache():
     assert public_view_names() == {
         "workshop:home",
         "workshop:page",
+        "workshop:sitemap",
+        "workshop:ics",
         "schedule:talk_list",
         "schedule:talk_detail",
         "schedule:schedule",
@@ -507,6 +520,8 @@ def test_only_public_views_go_through_the_cache():
         "schedule:pretalx_xml",
         "schedule:pretalx_json",
         "schedule:talk_ics",
+        "schedule:speaker_ics",
+        "schedule:call",
         "speakers:list",
         "speakers:list_legacy",
         "speakers:detail",

@@ -39,6 +39,7 @@ def test_s3_media_without_django_storages_stops_with_one_line():
     assert result.returncode != 0
     assert "started" not in result.stdout
     assert result.stderr.strip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: "
         "Configuration error: MEDIA_S3_BUCKET is set but django-storages is not installed."
     )
 

@@ -77,6 +77,35 @@ def test_compressed_copies_are_made_once_when_stored(programme, monkeypatch):
     assert sorted(made) == ["br", "gzip"]
 
 
+def test_rendering_after_a_change_compresses_only_the_encoding_taken(programme, monkeypatch):
+    made = []
+    real = page_cache.compress
+    monkeypatch.setattr(page_cache, "compress", lambda c, e: made.append(e) or real(c, e))
+
+    first = Client().get("/schedule/", headers={"accept-encoding": BROWSER})
+    again = Client().get("/schedule/", headers={"accept-encoding": BROWSER})
+
+    assert made == ["br"]
+    assert again.content == first.content
+    assert again["ETag"] == first["ETag"]
+
+
+def test_a_copy_made_later_is_kept_for_every_worker(programme, monkeypatch):
+    Client().get("/schedule/", headers={"accept-encoding": BROWSER})
+    Client().get("/schedule/", headers={"accept-encoding": "gzip"})
+    page_cache.local_pages.clear()  # as another worker, which has only the shared copy
+    made = []
+    real = page_cache.compress
+    monkeypatch.setattr(page_cache, "compress", lambda c, e: made.append(e) or real(c, e))
+
+    accepts = (BROWSER, "gzip")
+    answers = [Client().get("/schedule/", headers={"accept-encoding": a}) for a in accepts]
+
+    assert made == []
+    assert [answer["Content-Encoding"] for answer in answers] == ["br", "gzip"]
+    assert brotli.decompress(answers[0].content) == gzip.decompress(answers[1].content)
+
+
 def test_each_encoding_has_its_own_etag_and_304(programme):
     answers = {
         accept: Client().get("/schedule/", headers={"accept-encoding": accept})

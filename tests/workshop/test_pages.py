@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from tests.factories import PageFactory, SupporterFactory, WorkshopFactory
+from workshop.models import Workshop
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,13 @@ def test_home_shows_seed_workshop(client, demo):
     html = response.content.decode()
     assert f'<h1 id="workshop-title">{SEED_TITLE}</h1>' in html
     assert "Numerous scientific disciplines have noticed a reproducibility crisis" in html
-    assert "Friday 2 December 2022" in html
+    day = Workshop.objects.get().starts_at
+    assert f"{day:%A %-d %B %Y}" in html
+    assert (
+        '<p class="message demo-note">Demo: this workshop took place on 2 December 2022. The '
+        f"demo holds it on {day:%-d %B %Y} so that you can buy tickets, pay, check in and edit "
+        "a speaker profile.</p>"
+    ) in html
     assert "Online" in html
     assert "Software Sustainability Institute" in html
     for theme in ["Metrics", "Evaluation", "Explanation", "Pipelines", "Testing", "Reproduction"]:
@@ -125,6 +132,14 @@ def test_page_slug_owned_by_site_is_refused(workshop):
         page.full_clean()
 
     assert error.value.message_dict["slug"] == ["/tickets/ is already used by the site."]
+
+
+def test_home_of_another_workshop_has_no_demo_note(client):
+    WorkshopFactory()
+
+    html = client.get("/").content.decode()
+
+    assert "demo-note" not in html
 
 
 def test_home_without_workshop(client):

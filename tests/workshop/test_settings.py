@@ -42,6 +42,14 @@ def test_sqlite_uses_immediate_transactions():
     assert result.stdout.strip() == "{'transaction_mode': 'IMMEDIATE', 'timeout': 20}"
 
 
+def configuration_error(result):
+    """Return the message of the ImproperlyConfigured that stopped the process."""
+    return result.stderr.strip().splitlines()[-1].removeprefix(IMPROPERLY_CONFIGURED)
+
+
+IMPROPERLY_CONFIGURED = "django.core.exceptions.ImproperlyConfigured: "
+
+
 def test_production_requires_secret_key():
     env = {**PRODUCTION_ENV, "SECRET_KEY": ""}
 
@@ -49,18 +57,61 @@ def test_production_requires_secret_key():
 
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.strip() == (
-        "Configuration error: SECRET_KEY must be set when DJANGO_ENV=production."
+    assert result.stderr.strip().splitlines()[-1] == (
+        IMPROPERLY_CONFIGURED
+        + "Configuration error: SECRET_KEY must be set when DJANGO_ENV=production."
     )
 
 
-def test_malformed_database_url_stops_with_one_line():
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"SECRET_KEY": "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"},
+            "SECRET_KEY is the repository's development key; generate a new one for production.",
+        ),
+        (
+            {"SECRET_KEY": "short-but-not-empty"},
+            "SECRET_KEY must be at least 50 random characters when DJANGO_ENV=production.",
+        ),
+        (
+            {"SECRET_KEY": "ab" * 40},
+            "SECRET_KEY must be at least 50 random characters when DJANGO_ENV=production.",
+        ),
+        (
+            {"ALLOWED_HOSTS": "*"},
+            "ALLOWED_HOSTS must name the site's hosts when DJANGO_ENV=production, not '*'.",
+        ),
+        (
+            {"ALLOWED_HOSTS": "workshop.example.org, *"},
+            "ALLOWED_HOSTS must name the site's hosts when DJANGO_ENV=production, not '*'.",
+        ),
+    ],
+)
+def test_production_refuses_weak_secret_key_and_any_host(env, message):
+    result = run_django("print('started')", **{**PRODUCTION_ENV, **env})
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert configuration_error(result) == f"Configuration error: {message}"
+
+
+def test_development_keeps_its_fixed_key_and_local_hosts():
+    result = run_django(
+        "print(settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY, settings.ALLOWED_HOSTS)"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True ['localhost', '127.0.0.1', '[::1]']"
+
+
+def test_malformed_database_url_stops_with_a_clear_message():
     result = run_django("print('started')", DATABASE_URL="not a url at all")
 
     assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1
-    assert lines[0].startswith("Configuration error: DATABASE_URL is not a valid database URL")
+    assert configuration_error(result).startswith(
+        "Configuration error: DATABASE_URL is not a valid database URL"
+    )
 
 
 def test_postgres_database_url_is_parsed():
@@ -95,20 +146,30 @@ def test_cache_defaults_to_local_memory():
     assert result.stdout.strip() == "django.core.cache.backends.locmem.LocMemCache"
 
 
-def test_email_console_by_default_and_smtp_with_host():
-    console = run_django("print(settings.EMAIL_BACKEND)")
+def test_email_queued_and_sent_to_the_console_by_default_and_smtp_with_host():
+    console = run_django("print(settings.EMAIL_BACKEND, settings.EMAIL_DELIVERY_BACKEND)")
     smtp = run_django(
-        "print(settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT)",
+        "print(settings.EMAIL_DELIVERY_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT)",
         EMAIL_HOST="smtp.example.org",
         EMAIL_PORT="2525",
     )
 
-    assert console.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
+    assert console.stdout.split() == [
+        "workshop.mail.QueuedEmailBackend",
+        "django.core.mail.backends.console.EmailBackend",
+    ]
     assert smtp.stdout.split() == [
         "django.core.mail.backends.smtp.EmailBackend",
         "smtp.example.org",
         "2525",
     ]
+
+
+def test_email_backend_cannot_be_the_queue_itself():
+    result = run_django("", EMAIL_BACKEND="workshop.mail.QueuedEmailBackend")
+
+    assert result.returncode != 0
+    assert "EMAIL_BACKEND names how the worker sends e-mail" in result.stderr
 
 
 def test_hosts_and_origins_from_environment():
@@ -167,4 +228,4 @@ def test_production_refuses_unsafe_configuration(env, message):
     result = run_django("print('started')", **{**PRODUCTION_ENV, **env})
 
     assert result.returncode == 1
-    assert result.stderr.strip().startswith(f"Configuration error: {message}")
+    assert configuration_error(result).startswith(f"Configuration error: {message}")

@@ -1,11 +1,13 @@
 """Seats: who holds them, the locks that decide them, and the cap on unpaid seats.
 
-Seats are counted from the orders that hold them (there is no counter to drift), always while
-holding the locks every writer takes, in one order: the buyer's advisory locks (PostgreSQL),
-the ticket type rows in id order, the voucher row, then the order row. Card orders hold seats
-for their reservation and invoice orders until paid, so a bot could hold every seat without
-paying: unpaid seats are capped per buyer e-mail address and per client address (stored only
-as a keyed hash), paid and free ones alike.
+Seats are counted from the orders that hold them and the running waiting-list offers (there
+is no counter to drift), always while holding the locks every writer takes, in one order: the
+buyer's advisory locks (PostgreSQL), the ticket type rows in id order, the voucher row, then
+the order row. A new order also leaves the free seats to the people waiting for them.
+
+Card orders hold seats for their reservation and invoice orders until paid, so a bot could
+hold every seat without paying: unpaid seats are capped per buyer e-mail address and per
+client address (stored only as a keyed hash), paid and free ones alike.
 """
 
 import hashlib
@@ -17,7 +19,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from tickets.models import Order, Ticket, TicketType, Voucher
+from tickets.models import Order, Ticket, TicketType, Voucher, WaitingListEntry
 from tickets.services.errors import OrderError
 
 
@@ -81,23 +83,46 @@ def seat_cap_problem(*, email, client_hash, quantity, now):
 
 
 def seats_taken(type_ids, *, now, exclude_order=None):
-    """Return {ticket type id: seats held now}, counted from tickets of holding orders."""
+    """Return {ticket type id: seats held now}: tickets of holding orders and running offers."""
     tickets = Ticket.objects.filter(
-        ticket_type_id__in=type_ids, order__in=Order.objects.holding_seats(now)
+        ticket_type_id__in=type_ids,
+        order__in=Order.objects.holding_seats(now),
+        refund__isnull=True,
     )
     if exclude_order is not None:
         tickets = tickets.exclude(order=exclude_order)
     rows = tickets.values("ticket_type_id").annotate(n=Count("id")).order_by()
+    taken = Counter({row["ticket_type_id"]: row["n"] for row in rows})
+    taken.update(count_by_type(WaitingListEntry.objects.holding_seats(now), type_ids))
+    return dict(taken)
+
+
+def people_waiting(type_ids):
+    """Return {ticket type id: confirmed entries waiting in line for a seat}."""
+    return count_by_type(WaitingListEntry.objects.in_line(), type_ids)
+
+
+def count_by_type(entries, type_ids):
+    rows = entries.filter(ticket_type_id__in=type_ids).values("ticket_type_id")
+    rows = rows.annotate(n=Count("id")).order_by()
     return {row["ticket_type_id"]: row["n"] for row in rows}
 
 
-def check_capacity(counts, types_by_id, *, now, exclude_order=None):
+def check_capacity(counts, types_by_id, *, now, exclude_order=None, offer=None, queue=False):
+    """Raise OrderError unless the seats are free; call it under lock_ticket_types.
+
+    With ``queue`` (a new order) the free seats go to the people waiting in line first, and
+    the seat of ``offer``, the buyer's own running waiting-list offer, is the buyer's.
+    """
     taken = seats_taken(list(counts), now=now, exclude_order=exclude_order)
+    waiting = people_waiting(list(counts)) if queue else {}
     for type_id, quantity in sorted(counts.items()):
         ticket_type = types_by_id[type_id]
         if ticket_type.capacity is None:
             continue
-        left = max(ticket_type.capacity - taken.get(type_id, 0), 0)
+        free = ticket_type.capacity - taken.get(type_id, 0) - waiting.get(type_id, 0)
+        own = 1 if offer is not None and offer.ticket_type_id == type_id else 0
+        left = max(free, 0) + own
         if quantity > left:
             if left == 0:
                 raise OrderError(f"“{ticket_type.name}” is sold out.")
@@ -166,5 +191,6 @@ def seats_remain_for(order, *, now):
 
 
 def seat_counts(order):
-    """Return {ticket type id: seats} of the order."""
-    return dict(Counter(order.tickets.values_list("ticket_type_id", flat=True)))
+    """Return {ticket type id: seats} of the order (its refunded tickets hold none)."""
+    tickets = order.tickets.filter(refund__isnull=True)
+    return dict(Counter(tickets.values_list("ticket_type_id", flat=True)))

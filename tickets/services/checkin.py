@@ -50,6 +50,8 @@ class Outcome:
 def refusal_reason(ticket):
     """Return why this ticket does not let its holder in, or '' when it does."""
     order = ticket.order
+    if ticket.refund_id is not None:
+        return f"it was refunded (order {order.code})"
     if order.status in Order.PAID_STATUSES:
         return ""
     reasons = {
@@ -196,7 +198,7 @@ def history(ticket, limit=10):
 
 def attendance(workshop):
     """Return (checked in, valid tickets) of the workshop."""
-    tickets = Ticket.objects.filter(order__workshop=workshop, order__status__in=Order.PAID_STATUSES)
+    tickets = Ticket.objects.admitting().filter(order__workshop=workshop)
     counts = tickets.aggregate(
         valid=Count("id"), arrived=Count("id", filter=Q(checked_in_at__isnull=False))
     )

@@ -21,8 +21,8 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from tickets import emails
-from tickets.models import Order
+from tickets import tasks
+from tickets.models import Order, Refund
 from tickets.money import format_amount
 from tickets.services import capacity, lifecycle
 from tickets.services.credit_notes import credit_rest
@@ -102,7 +102,7 @@ def remind(order, now):
         locked.save(update_fields=["payment_reminder_sent_at", "updated_at"])
         note = f"Payment reminder sent: due on {long_date(locked.payment_due_on)}."
         lifecycle.log(locked, locked.status, locked.status, note)
-        transaction.on_commit(lambda: emails.send_payment_reminder(locked), robust=True)
+        tasks.send_payment_reminder.enqueue(locked.pk)
     return True
 
 
@@ -123,7 +123,7 @@ def expire(order, now):
             locked, Status.EXPIRED, f"Not paid by {due} (and the grace period): expired."
         )
         credit_rest(order=locked, reason="Not paid in time: the order expired.")
-        transaction.on_commit(lambda: emails.send_invoice_order_expired(locked), robust=True)
+        tasks.send_invoice_order_expired.enqueue(locked.pk)
     return True
 
 
@@ -203,6 +203,15 @@ def record_transfer_returned(*, order, actor=None):
         locked.refund_owed = 0
         locked.refunded_amount += amount
         note = f"{format_amount(amount, locked.currency)} returned by bank transfer."
+        Refund.objects.create(
+            order=locked,
+            amount=amount,
+            currency=locked.currency,
+            method=Refund.Method.BANK_TRANSFER,
+            status=Refund.Status.SUCCEEDED,
+            reason="Money owed back, returned by bank transfer.",
+            created_by=actor,
+        )
         still_paid = locked.status in (Status.PAID, Status.PARTLY_REFUNDED)
         partly = still_paid and locked.refunded_amount < locked.total
         lifecycle.set_status(

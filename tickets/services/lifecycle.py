@@ -17,9 +17,9 @@ from django.core.validators import validate_email
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from tickets import emails, money, payments
+from tickets import emails, money, payments, tasks
 from tickets.models import Order, OrderEvent, Ticket, random_code
-from tickets.services import capacity, credit_notes, invoices, pricing, stripe_checkout
+from tickets.services import capacity, credit_notes, invoices, pricing, stripe_checkout, waitlist
 from tickets.services.errors import Busy, OrderError, TooManyUnpaidSeats
 from workshop.cache import TICKETS, bump_content_version
 
@@ -98,7 +98,8 @@ def create_order(
     Free orders are confirmed at once; card orders hold their seats for the
     reservation time; invoice orders hold them until an organiser marks them paid.
     Unpaid seats per buyer address and per ``client_address`` are capped
-    (capacity.seat_cap_problem).
+    (capacity.seat_cap_problem). Free seats go to the people on the waiting list first; a
+    waiting-list offer's voucher buys the seat its offer holds, once.
     """
     counts = pricing.clean_ticket_counts(ticket_counts)
     buyer, attendees = clean_people(buyer, list(attendees), sum(counts.values()))
@@ -114,8 +115,9 @@ def create_order(
             quote = pricing.build_quote(
                 workshop=workshop, types_by_id=types_by_id, counts=counts, voucher=voucher, now=now
             )
+            offer = waitlist.claim_offer(voucher, counts, now=now)
             capacity.check_voucher_uses(voucher, now=now)
-            capacity.check_capacity(counts, types_by_id, now=now)
+            capacity.check_capacity(counts, types_by_id, now=now, offer=offer, queue=True)
             method = choose_method(quote, payment_method)
             # Free seats count too: they cost nothing to take, and never run out by themselves.
             if problem := capacity.seat_cap_problem(
@@ -127,6 +129,8 @@ def create_order(
             buyer = {**buyer, "invoice_details": invoice_details.strip(), "billing": billing or {}}
             buyer["client_hash"] = client_hash
             order = save_order(workshop, quote, method, buyer, attendees, user, now)
+            if offer is not None:
+                waitlist.use_offer(offer, order)
     except OperationalError as error:
         if capacity.is_lock_failure(error):
             raise Busy("Many people are buying tickets right now. Please try again.") from error
@@ -182,7 +186,7 @@ def save_order(workshop, quote, method, buyer, attendees, user, now):
     elif method == Method.INVOICE:
         # The invoice is the payment request, so it is issued with the order.
         invoices.issue_invoice(order=order)
-        transaction.on_commit(lambda: emails.send_confirmation(order), robust=True)
+        tasks.send_confirmation.enqueue(order.pk, paid=False)
     return order
 
 
@@ -215,6 +219,10 @@ NEXT_STATUSES = {
 }
 
 
+# Moves after which an order's seats may be free for the waiting list.
+RELEASING_STATUSES = {Status.EXPIRED, Status.CANCELLED, Status.REFUNDED}
+
+
 def set_status(order, status, note, *, actor=None, paid=False):
     """Move the (locked) order to a new status, record why, and confirm a payment by e-mail."""
     previous = order.status
@@ -225,9 +233,11 @@ def set_status(order, status, note, *, actor=None, paid=False):
         order.paid_at = timezone.now()
     order.save()
     log(order, previous, status, note, actor)
+    if status in RELEASING_STATUSES:
+        waitlist.seats_freed(capacity.seat_counts(order))
     if paid:
         invoices.issue_invoice(order=order)
-        transaction.on_commit(lambda: emails.send_confirmation(order), robust=True)
+        tasks.send_confirmation.enqueue(order.pk, paid=True)
 
 
 # -- Payments --------------------------------------------------------------------------
@@ -296,14 +306,27 @@ def cancel_order(*, order, actor=None):
         )
         if not (locked.status == Status.PENDING or paid_outside_stripe):
             raise OrderError(f"Order {locked.code} is {locked.get_status_display().lower()}.")
-        set_status(locked, Status.CANCELLED, "Cancelled by an organiser.", actor=actor)
-        credit_notes.credit_rest(order=locked, reason="Order cancelled.", actor=actor)
-        if paid_outside_stripe and locked.payment_method == Method.INVOICE:
-            # Nothing can be refunded to a bank account automatically: the organisers must.
-            owe_transfer(
-                locked, locked.total - locked.refunded_amount, "Order cancelled", actor=actor
-            )
+        cancel_locked(
+            locked,
+            note="Cancelled by an organiser.",
+            ending=emails.Ending.CANCELLED_BY_ORGANISER,
+            actor=actor,
+        )
     return locked
+
+
+def cancel_locked(order, *, note, ending, actor=None):
+    """Cancel the locked order: free its seats, credit its invoice, tell buyer and attendees.
+
+    Money received by bank transfer is recorded as owed back, since nothing can be refunded
+    to a bank account automatically: the organisers must.
+    """
+    paid_by_transfer = order.status == Status.PAID and order.payment_method == Method.INVOICE
+    set_status(order, Status.CANCELLED, note, actor=actor)
+    credit_notes.credit_rest(order=order, reason="Order cancelled.", actor=actor)
+    if paid_by_transfer:
+        owe_transfer(order, order.total - order.refunded_amount, "Order cancelled", actor=actor)
+    tasks.send_order_cancelled.enqueue(order.pk, ending)
 
 
 def owe_transfer(order, amount, why, actor=None):
@@ -318,7 +341,7 @@ def owe_transfer(order, amount, why, actor=None):
 
 
 def resend_confirmation(*, order):
-    emails.send_confirmation(order)
+    tasks.send_confirmation.enqueue(order.pk, paid=order.is_paid)
 
 
 def send_order_links(*, email):
@@ -343,7 +366,14 @@ def update_attendee(*, ticket, name, email):
         order = capacity.lock_order(ticket.order)
         if not attendee_edit_open(order):
             raise OrderError("Attendee details can no longer be changed for this order.")
+        ticket.refresh_from_db(fields=["refund"])
+        if ticket.refund_id is not None:
+            raise OrderError(f"Ticket {ticket.code} was refunded: it admits no one.")
+        new_address = ticket.attendee_email.lower() != person["email"].lower()
         ticket.attendee_name, ticket.attendee_email = person["name"], person["email"]
         ticket.save(update_fields=["attendee_name", "attendee_email"])
         log(order, order.status, order.status, f"Attendee of {ticket.code} corrected.")
+        if new_address and order.is_paid:
+            # The new address gets its ticket (once: tickets.emails.send_attendee_tickets).
+            tasks.send_attendee_tickets.enqueue(order.pk)
     return ticket

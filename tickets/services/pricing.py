@@ -111,6 +111,8 @@ def voucher_applies(voucher, ticket_type):
 
 def build_quote(*, workshop, types_by_id, counts, voucher, now):
     """Check every chosen type against its rules and price it; raise OrderError."""
+    if workshop.has_ended(now):
+        raise OrderError(sales_closed_message(workshop))
     quote = Quote(currency=workshop.currency.upper(), voucher=voucher)
     unlocked = {t.id for t in voucher.ticket_types.all()} if voucher else set()
     for type_id, quantity in sorted(counts.items()):
@@ -128,6 +130,11 @@ def build_quote(*, workshop, types_by_id, counts, voucher, now):
     if voucher and not any(voucher_applies(voucher, line.ticket_type) for line in quote.lines):
         raise OrderError("This voucher code does not apply to the tickets you chose.")
     return quote
+
+
+def sales_closed_message(workshop):
+    held = date_format(workshop.local_starts_at, "j F Y")
+    return f"Ticket sales have closed: the workshop took place on {held}."
 
 
 def check_sale_window(ticket_type, now, tzinfo):

@@ -18,9 +18,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import emails, money, payments
-from tickets.models import Order
-from tickets.services import capacity, credit_notes, lifecycle
+from tickets import money, payments, tasks
+from tickets.models import Order, Refund
+from tickets.services import capacity, credit_notes, lifecycle, payment_problems
 from tickets.services.errors import OrderError, PaymentUnavailable
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class Outcome(enum.StrEnum):
     REFUND_RECORDED = "refund recorded"
     REFUND_ALREADY_RECORDED = "refund already recorded"
     REJECTED = "rejected"
+    REJECTED_REFUNDED = "rejected and refunded"
     UNKNOWN_ORDER = "unknown order"
     UNKNOWN_OBJECT = "unknown object"
     IGNORED = "ignored"
@@ -176,27 +177,36 @@ def apply_session(session):
             logger.error("Checkout Session %s rejected for %s: %s", session.id, order.code, problem)
             note = f"Session {session.id} rejected: {problem}."
             lifecycle.log(order, order.status, order.status, note)
-            return Result(order, Outcome.REJECTED, problem)
-        if not order.stripe_session_id:
-            order.stripe_session_id = session.id
-        intent = session.payment_intent
-        if intent:
-            order.stripe_payment_intent_id = intent if isinstance(intent, str) else intent["id"]
-        if session.payment_status in ("paid", "no_payment_required"):
-            outcome = lifecycle.record_payment(
-                order,
-                now=now,
-                note="Card payment received.",
-                late_note="Late card payment accepted: seats remained.",
-            )
-        elif session.status == "complete":
-            outcome = record_processing(order, now=now)
         else:
-            order.save()
-            outcome = Outcome.NOT_PAID_YET
+            outcome = record_session(order, session, now)
+    if problem:
+        # Money taken for something the order is not must go back, whatever the order does.
+        refunded = payment_problems.refund_rejected_payment(
+            order=order, session=session, reason=problem
+        )
+        return Result(order, Outcome.REJECTED_REFUNDED if refunded else Outcome.REJECTED, problem)
     if outcome is lifecycle.Payment.REFUND_DUE:
         return refund_late_payment(order=order)
     return Result(order, outcome)
+
+
+def record_session(order, session, now):
+    """Record a session that matches the order, locked by lock_order_and_seats at ``now``."""
+    if not order.stripe_session_id:
+        order.stripe_session_id = session.id
+    if intent_id := payment_problems.intent_id_of(session):
+        order.stripe_payment_intent_id = intent_id
+    if session.payment_status in ("paid", "no_payment_required"):
+        return lifecycle.record_payment(
+            order,
+            now=now,
+            note="Card payment received.",
+            late_note="Late card payment accepted: seats remained.",
+        )
+    if session.status == "complete":
+        return record_processing(order, now=now)
+    order.save()
+    return Outcome.NOT_PAID_YET
 
 
 def record_processing(order, *, now):
@@ -211,59 +221,69 @@ def record_processing(order, *, now):
     return Outcome.NO_SEATS_FOR_PROCESSING
 
 
+def fail_payment(*, order, note):
+    """Expire an order whose payment failed, so its seats go back on sale."""
+    with transaction.atomic():
+        locked = capacity.lock_order(order)
+        if locked.status not in (Status.PENDING, Status.PROCESSING):
+            return Result(locked, Outcome.NOTHING_TO_DO)
+        lifecycle.set_status(locked, Status.EXPIRED, note)
+        tasks.send_payment_failed.enqueue(locked.pk)
+    return Result(locked, Outcome.PAYMENT_FAILED)
+
+
 def refund_late_payment(*, order):
-    """Refund in full a payment that arrived when no seats were left, and tell the buyer."""
-    if refund_through_stripe(order, note="Refunded automatically: the seats were gone."):
-        transaction.on_commit(lambda: emails.send_late_refund(order), robust=True)
+    """Refund in full a payment that arrived when no seats were left, and tell the buyer.
+
+    What Stripe still holds of the payment is refunded, not the order's total: after a refund
+    made in the Stripe dashboard first, asking for the total would be refused on every retry
+    of the webhook, for ever.
+    """
+    stripe_refund = payments.refund_rest(
+        order.stripe_payment_intent_id,
+        key=f"order-{order.code}-late-refund",
+        metadata={"order_code": order.code},
+    )
+    done = (
+        f"Stripe refund {stripe_refund.id}."
+        if stripe_refund
+        else "Stripe says it was already refunded."
+    )
+    note = f"Refunded automatically: the seats were gone. {done}"
+    if record_full_refund(order, note=note, stripe_refund=stripe_refund):
+        tasks.send_late_refund.enqueue(order.pk)
     return Result(order, Outcome.REFUNDED_LATE)
 
 
-def refund_through_stripe(order, *, note, actor=None):
-    """Refund what is left of the order's card payment and record it once.
+def record_full_refund(order, *, note, stripe_refund=None, actor=None):
+    """Record once that the order's payment went back in full; return whether this call did.
 
-    Return whether this call recorded the refund (False when a concurrent call
-    with the same idempotency key already had).
+    The Stripe refund is kept as the order's Refund, unless Stripe's own event recorded it
+    first (tickets/services/refunds.py matches them by id).
     """
-    if not order.stripe_payment_intent_id:
-        raise OrderError("This order has no card payment to refund.")
-    amount = order.total - order.refunded_amount
-    already = money.to_minor_units(order.refunded_amount, order.currency)
-    try:
-        refund = payments.get_client().v1.refunds.create(
-            {
-                "payment_intent": order.stripe_payment_intent_id,
-                "amount": money.to_minor_units(amount, order.currency),
-                "metadata": {"order_code": order.code},
-            },
-            {"idempotency_key": f"order-{order.code}-refund-after-{already}"},
-        )
-        note = f"{note} Stripe refund {refund.id}."
-    except stripe.InvalidRequestError as error:
-        if error.code != "charge_already_refunded":
-            raise
-        # Someone refunded it in the Stripe dashboard already; record what is true.
-        note = f"{note} Stripe says it was already refunded."
     with transaction.atomic():
         locked = capacity.lock_order(order)
         recorded = locked.status != Status.REFUNDED
         if recorded:
+            amount = locked.total - locked.refunded_amount
+            known = stripe_refund and Refund.objects.filter(stripe_refund_id=stripe_refund.id)
+            if stripe_refund and amount > 0 and not known.exists():
+                Refund.objects.create(
+                    order=locked,
+                    amount=amount,
+                    currency=locked.currency,
+                    method=Refund.Method.CARD,
+                    status=Refund.Status.SUCCEEDED
+                    if stripe_refund.status == "succeeded"
+                    else Refund.Status.PENDING,
+                    reason="The payment came late and the seats were gone.",
+                    stripe_refund_id=stripe_refund.id,
+                )
             locked.refunded_amount = locked.total
             lifecycle.set_status(locked, Status.REFUNDED, note, actor=actor)
             credit_notes.credit_rest(order=locked, reason="Refunded in full.", actor=actor)
     order.refresh_from_db()
     return recorded
-
-
-def refund_order(*, order, actor=None):
-    """Refund a paid card order in full through Stripe and record it."""
-    order.refresh_from_db()
-    if order.payment_method != Method.STRIPE or order.status not in Order.PAID_STATUSES:
-        raise OrderError(f"Order {order.code} is not a paid card order.")
-    try:
-        refund_through_stripe(order, note="Refunded in full by an organiser.", actor=actor)
-    except stripe.StripeError as error:
-        raise OrderError(f"Stripe did not refund order {order.code}: {error}") from error
-    return order
 
 
 def close_checkout_session(order):

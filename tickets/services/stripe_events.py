@@ -5,11 +5,10 @@ import logging
 import re
 
 import stripe
-from django.db import transaction
 
-from tickets import money, payments
+from tickets import payments
 from tickets.models import Order, StripeEvent
-from tickets.services import capacity, credit_notes, lifecycle, stripe_checkout
+from tickets.services import lifecycle, payment_problems, refunds, stripe_checkout
 from tickets.services.stripe_checkout import Outcome, Result
 
 logger = logging.getLogger(__name__)
@@ -93,16 +92,11 @@ def fail_async_payment(*, session_id):
     order = Order.objects.filter(code=session.client_reference_id or "").first()
     if order is None:
         return Result(None, Outcome.UNKNOWN_ORDER)
-    with transaction.atomic():
-        locked = capacity.lock_order(order)
-        if locked.status not in (Status.PENDING, Status.PROCESSING):
-            return Result(locked, Outcome.NOTHING_TO_DO)
-        lifecycle.set_status(locked, Status.EXPIRED, "The delayed payment failed.")
-    return Result(locked, Outcome.PAYMENT_FAILED)
+    return stripe_checkout.fail_payment(order=order, note="The delayed payment failed.")
 
 
 def record_charge_refund(*, charge_id):
-    """Record a refund made in Stripe: fully or partly refunded, never backwards.
+    """Record the refunds of a charge as Stripe has them, each once (refunds.py matches them).
 
     Stripe may deliver the refund before the payment's own event: the payment is then
     recorded first, from its Checkout Session, so the refund is never lost.
@@ -111,25 +105,31 @@ def record_charge_refund(*, charge_id):
     order = order_of_payment(charge.payment_intent or "")
     if order is None:
         return Result(None, Outcome.UNKNOWN_ORDER)
+    return record_refunds_of(order, charge.payment_intent)
+
+
+def record_refund(*, refund_id):
+    """Record what Stripe says of one refund (``refund.*`` events) with the rest of the order's."""
+    stripe_refund = payments.fetch_refund(refund_id)
+    order = order_of_payment(stripe_refund.payment_intent or "")
+    if order is None:
+        return Result(None, Outcome.UNKNOWN_ORDER)
+    return record_refunds_of(order, stripe_refund.payment_intent)
+
+
+def record_refunds_of(order, intent_id):
     if order.status not in Order.PAID_STATUSES and order.stripe_session_id:
         stripe_checkout.fulfil_checkout_session(session_id=order.stripe_session_id)
         order.refresh_from_db()
-    refunded = money.from_minor_units(charge.amount_refunded, order.currency)
-    with transaction.atomic():
-        locked = capacity.lock_order(order)
-        if refunded <= locked.refunded_amount or locked.status not in Order.PAID_STATUSES:
-            return Result(locked, Outcome.REFUND_ALREADY_RECORDED)
-        newly = refunded - locked.refunded_amount
-        locked.refunded_amount = refunded
-        full = refunded >= locked.total
-        status = Status.REFUNDED if full else Status.PARTLY_REFUNDED
-        lifecycle.set_status(locked, status, f"Stripe refunded {refunded} {locked.currency}.")
-        reason = "Refunded through Stripe."
-        if full:
-            credit_notes.credit_rest(order=locked, reason=reason)
-        else:
-            credit_notes.issue_credit_note(order=locked, amount=newly, reason=reason)
-    return Result(locked, Outcome.REFUND_RECORDED)
+    if intent_id != order.stripe_payment_intent_id:
+        # A payment refused for not matching the order was refunded; the order paid nothing.
+        return Result(order, Outcome.NOTHING_TO_DO, "not the order's payment")
+    new = refunds.reconcile_stripe_refunds(order=order)
+    order.refresh_from_db()
+    if not new:
+        return Result(order, Outcome.REFUND_ALREADY_RECORDED)
+    amounts = ", ".join(str(row.amount) for row in new)
+    return Result(order, Outcome.REFUND_RECORDED, f"{amounts} {order.currency}")
 
 
 def order_of_payment(intent_id):
@@ -142,6 +142,18 @@ def order_of_payment(intent_id):
     code = (payments.fetch_payment_intent(intent_id).metadata or {}).get("order_code", "")
     return Order.objects.filter(code=code).first() if code else None
 
+
+def record_dispute(*, dispute_id):
+    """Record a dispute of a payment as Stripe has it now, whichever event told of it."""
+    dispute = payments.fetch_dispute(dispute_id)
+    order = order_of_payment(dispute.payment_intent or "")
+    if order is None:
+        return Result(None, Outcome.UNKNOWN_ORDER)
+    return Result(order, payment_problems.record_dispute(order=order, dispute=dispute))
+
+
+# Stripe's events about one refund (``charge.refund.updated`` is the older name).
+REFUND_EVENTS = {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}
 
 EVENT_HANDLERS = {
     "checkout.session.completed": stripe_checkout.fulfil_checkout_session,
@@ -167,6 +179,10 @@ def handle_stripe_event(*, payload):
             result = EVENT_HANDLERS[event_type](session_id=object_id)
         elif event_type == "charge.refunded":
             result = record_charge_refund(charge_id=object_id)
+        elif event_type in REFUND_EVENTS:
+            result = record_refund(refund_id=object_id)
+        elif event_type.startswith("charge.dispute."):
+            result = record_dispute(dispute_id=object_id)
     except stripe.InvalidRequestError as error:
         if error.code != "resource_missing":
             # Stripe refused something we asked (a refund of a disputed charge, say): answer

@@ -13,8 +13,9 @@ from speakers.models import Speaker
 
 class Command(BaseCommand):
     help = (
-        "Make sure the demo speaker account exists and owns the demo speaker profile. A new "
-        "account gets a generated password, printed once and kept in an ignored local file."
+        "Make sure the demo speaker account exists and owns the demo speaker profile, unless "
+        "either is linked elsewhere. A new account gets a generated password, printed once and "
+        "kept in an ignored local file. Existing rows are never changed otherwise."
     )
 
     def add_arguments(self, parser):
@@ -32,13 +33,16 @@ class Command(BaseCommand):
             self.stderr.write(f"No speaker '{speaker}': run `manage.py load_demo` first.")
             return
         user, password = self.ensure_user(email)
-        EmailAddress.objects.update_or_create(
-            user=user, email=email, defaults={"verified": True, "primary": True}
-        )
-        if profile.user_id != user.pk:
-            Speaker.objects.filter(user=user).exclude(pk=profile.pk).update(user=None)
+        if password is not None:
+            EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+        # Link only a free profile to an account without one: links someone made stay.
+        if profile.user_id is None and not Speaker.objects.filter(user=user).exists():
             profile.user = user
             profile.save(update_fields=["user", "updated_at"])
+        elif profile.user_id != user.pk:
+            self.stdout.write(
+                f"Speaker '{speaker}' or account {email} is linked elsewhere; left as it is."
+            )
         password_path = Path(password_file)
         if password is None:
             where = f" (password in {password_path})" if password_path.exists() else ""

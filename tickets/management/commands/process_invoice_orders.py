@@ -7,7 +7,7 @@ class Command(BaseCommand):
     help = (
         "Remind the buyers of unpaid invoice orders before their due date, and expire those "
         "still unpaid after the grace period (their seats go back on sale). Safe to run "
-        "twice at once and after a gap; run it from cron every hour."
+        "twice at once and after a gap; the task workers run it every hour (PERIODIC_TASKS)."
     )
 
     def handle(self, *args, **options):

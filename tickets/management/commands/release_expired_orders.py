@@ -6,7 +6,7 @@ from tickets.services import stripe_checkout
 class Command(BaseCommand):
     help = (
         "Release the seats of card orders whose reservation ran out, expiring their "
-        "Stripe Checkout Sessions first. Run it from cron every few minutes."
+        "Stripe Checkout Sessions first. The task workers run it every 5 minutes."
     )
 
     def handle(self, *args, **options):

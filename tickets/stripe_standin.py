@@ -1,5 +1,9 @@
 """A small local stand-in for the parts of the Stripe API the shop uses.
 
+Tests use it, and so does ``make run`` (``manage.py run_stripe_standin``), so that card payment
+can be tried in development without Stripe keys or the internet: its payment page says that no
+money moves. Production refuses to start with it (workshop/settings.py).
+
 The real ``stripe`` library talks to it over HTTP (point ``STRIPE_API_BASE`` at
 ``standin.url``). It checks the bearer key, decodes Stripe's bracketed form
 encoding, answers with Stripe's JSON shapes and error format, replays the stored
@@ -9,6 +13,9 @@ Stripe does. Usage::
     standin = StripeStandIn(webhook_url=live_server.url + "/tickets/stripe/webhook/").start()
     ...                                   # the app creates a Checkout Session
     standin.pay(session_id)               # complete it and deliver the signed event
+    standin.dispute(charge_id)            # the buyer's bank disputes it (charge.dispute.created)
+    standin.next_refund_status = "pending"  # refunds asked for next stay pending (or "failed")
+    standin.settle_refund(refund_id, "failed")  # a pending refund ends (refund.failed)
     standin.fail_next(500)                # the next API call answers 500
     standin.fail_next("unreachable")      # the next API call gets its connection dropped
     standin.stop()
@@ -30,6 +37,8 @@ import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+from tickets.money import format_amount, from_minor_units
 
 API_VERSION = "2025-01-27.acacia"
 MIN_EXPIRY_SECONDS = 30 * 60
@@ -89,6 +98,9 @@ class StripeStandIn:
         self.payment_intents = {}
         self.charges = {}
         self.refunds = {}
+        self.disputes = {}
+        # The status a refund created through the API gets: "succeeded", "pending" or "failed".
+        self.next_refund_status = "succeeded"
         self.events = []
         self.requests = []
         self.deliveries = []
@@ -102,10 +114,10 @@ class StripeStandIn:
 
     # -- lifecycle --------------------------------------------------------------------
 
-    def start(self):
-        """Serve on 127.0.0.1 on a free port in a background thread; return self."""
+    def start(self, port=0):
+        """Serve on 127.0.0.1 (on a free port unless given) in a background thread; return self."""
         handler = type("Handler", (_Handler,), {"standin": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -219,8 +231,65 @@ class StripeStandIn:
     def refund(self, charge_id, amount=None, *, deliver=True):
         """Refund from the Stripe dashboard; deliver ``charge.refunded``."""
         with self._lock:
-            self._refund({"charge": charge_id, **({"amount": str(amount)} if amount else {})})
+            params = {"charge": charge_id, **({"amount": str(amount)} if amount else {})}
+            self._refund(params, status="succeeded")
             event = self.make_event("charge.refunded", self.charges[charge_id])
+        if deliver:
+            self.deliver(event)
+        return event
+
+    def settle_refund(self, refund_id, status="succeeded", *, deliver=True):
+        """End a pending refund as Stripe does; a failed one gives the money back to the charge.
+
+        Delivers ``refund.updated`` (``refund.failed`` for a failure). Returns the event.
+        """
+        with self._lock:
+            refund = self.refunds[refund_id]
+            if refund["status"] != "pending":
+                raise StripeError(400, f"Refund {refund_id} is {refund['status']}.")
+            refund["status"] = status
+            if status == "failed":
+                refund["failure_reason"] = "expired_or_canceled_card"
+                charge = self.charges[refund["charge"]]
+                charge["amount_refunded"] -= refund["amount"]
+                charge["refunded"] = False
+            kind = "failed" if status == "failed" else "updated"
+            event = self.make_event(f"refund.{kind}", refund)
+        if deliver:
+            self.deliver(event)
+        return event
+
+    def dispute(self, charge_id, *, reason="fraudulent", deliver=True):
+        """Open a dispute of a charge as the buyer's bank does; deliver
+        ``charge.dispute.created``. Returns the event."""
+        with self._lock:
+            charge = self.charges[charge_id]
+            dispute_id = self.new_id("dp")
+            self.disputes[dispute_id] = {
+                "id": dispute_id,
+                "object": "dispute",
+                "amount": charge["amount"] - charge["amount_refunded"],
+                "currency": charge["currency"],
+                "charge": charge_id,
+                "payment_intent": charge["payment_intent"],
+                "reason": reason,
+                "status": "needs_response",
+                "evidence_details": {"due_by": int(time.time()) + 7 * 24 * 3600},
+                "created": int(time.time()),
+                "livemode": False,
+            }
+            charge["disputed"] = True
+            event = self.make_event("charge.dispute.created", self.disputes[dispute_id])
+        if deliver:
+            self.deliver(event)
+        return event
+
+    def close_dispute(self, dispute_id, status="lost", *, deliver=True):
+        """End a dispute (``won``, ``lost`` or ``warning_closed``); deliver
+        ``charge.dispute.closed``. Returns the event."""
+        with self._lock:
+            self.disputes[dispute_id]["status"] = status
+            event = self.make_event("charge.dispute.closed", self.disputes[dispute_id])
         if deliver:
             self.deliver(event)
         return event
@@ -266,6 +335,8 @@ class StripeStandIn:
                     status = response.status
             except urllib.error.HTTPError as error:
                 status = error.code
+            except urllib.error.URLError:
+                status = None  # the site is down; Stripe would retry, the shop asks later
         self.deliveries.append((event["id"], event["type"], status))
         return status
 
@@ -316,8 +387,18 @@ class StripeStandIn:
             if match[1] not in self.charges:
                 raise StripeError(404, f"No such charge: '{match[1]}'", code="resource_missing")
             return self.charges[match[1]]
+        if match := re.fullmatch(r"/v1/disputes/([^/]+)", path):
+            if match[1] not in self.disputes:
+                raise StripeError(404, f"No such dispute: '{match[1]}'", code="resource_missing")
+            return self.disputes[match[1]]
         if method == "POST" and path == "/v1/refunds":
             return self._refund(params)
+        if method == "GET" and path == "/v1/refunds":
+            return self._list_refunds(params)
+        if match := re.fullmatch(r"/v1/refunds/([^/]+)", path):
+            if match[1] not in self.refunds:
+                raise StripeError(404, f"No such refund: '{match[1]}'", code="resource_missing")
+            return self.refunds[match[1]]
         raise StripeError(404, f"Unrecognized request URL ({method}: {path}).")
 
     def _create_session(self, params):
@@ -373,7 +454,23 @@ class StripeStandIn:
         session["status"] = "expired"
         return session
 
-    def _refund(self, params):
+    def _list_refunds(self, params):
+        """List refunds, newest first, of one payment intent or charge when asked."""
+        found = [
+            refund
+            for refund in reversed(self.refunds.values())
+            if params.get("payment_intent") in (None, refund["payment_intent"])
+            and params.get("charge") in (None, refund["charge"])
+        ]
+        limit = int(params.get("limit", 10))
+        return {
+            "object": "list",
+            "url": "/v1/refunds",
+            "has_more": len(found) > limit,
+            "data": found[:limit],
+        }
+
+    def _refund(self, params, status=None):
         charge_id = params.get("charge")
         if not charge_id and params.get("payment_intent") in self.payment_intents:
             charge_id = self.payment_intents[params["payment_intent"]]["latest_charge"]
@@ -390,8 +487,10 @@ class StripeStandIn:
             )
         if amount > left or amount <= 0:
             raise StripeError(400, "Refund amount is greater than the amount left.", param="amount")
-        charge["amount_refunded"] += amount
-        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        status = status or self.next_refund_status
+        if status != "failed":
+            charge["amount_refunded"] += amount
+            charge["refunded"] = charge["amount_refunded"] == charge["amount"]
         refund_id = self.new_id("re")
         refund = {
             "id": refund_id,
@@ -400,22 +499,81 @@ class StripeStandIn:
             "charge": charge_id,
             "currency": charge["currency"],
             "payment_intent": charge["payment_intent"],
-            "status": "succeeded",
+            "status": status,
+            "failure_reason": "card_declined" if status == "failed" else None,
+            "created": int(time.time()),
             "metadata": params.get("metadata", {}),
         }
         self.refunds[refund_id] = refund
         return refund
 
     def pay_page(self, session_id):
+        """Return (status, HTML) of the payment page a Checkout Session's ``url`` leads to."""
         session = self.sessions.get(session_id)
         if session is None:
-            return 404, "<h1>No such session</h1>"
-        title = html.escape(f"{session['amount_total']} {session['currency'].upper()}")
-        return 200, (
-            f"<!doctype html><title>Stand-in Stripe Checkout</title><h1>Pay {title}</h1>"
-            f'<form method="post"><button type="submit" id="pay">Pay</button></form>'
-            f'<a id="cancel" href="{html.escape(session["cancel_url"] or "/")}">Cancel</a>'
+            return 404, pay_page_html("No such payment", "<p>This payment does not exist.</p>")
+        if session["status"] != "open":
+            back = html.escape(session["cancel_url"] or "/")
+            body = (
+                f"<p>This payment is {html.escape(session['status'])}.</p>"
+                f'<p><a href="{back}">Back to the shop</a></p>'
+            )
+            return 409, pay_page_html("Payment closed", body)
+        currency = session["currency"].upper()
+        rows = "".join(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+                html.escape(item["price_data"].get("product_data", {}).get("name", "Item")),
+                html.escape(str(item["quantity"])),
+                html.escape(minor_units_text(item["price_data"]["unit_amount"], currency)),
+            )
+            for item in session["line_items_requested"]
         )
+        total = html.escape(minor_units_text(session["amount_total"], currency))
+        email = html.escape(session["customer_email"] or "")
+        body = f"""<p class="notice"><strong>Local test payment: no money moves.</strong>
+This page stands in for Stripe Checkout on this computer. No card is asked for and nothing is
+charged; paying here tells the shop the order is paid, as Stripe would.</p>
+<table><caption>Payment{f" for {email}" if email else ""}</caption>
+<thead><tr><th scope="col">Item</th><th scope="col">Quantity</th>
+<th scope="col">Price each</th></tr></thead><tbody>{rows}</tbody>
+<tfoot><tr><th scope="row" colspan="2">Total</th><td id="total">{total}</td></tr></tfoot></table>
+<form method="post"><button type="submit" id="pay">Pay {total} (test, no money moves)</button>
+</form><p><a id="cancel" href="{html.escape(session["cancel_url"] or "/")}">Cancel and go back
+to the shop</a></p>"""
+        return 200, pay_page_html(f"Pay {total}", body)
+
+
+def minor_units_text(amount, currency):
+    """Show an amount given in Stripe's minor units: ``2500, "EUR"`` reads ``25.00 EUR``."""
+    return format_amount(from_minor_units(int(amount), currency), currency)
+
+
+PAY_PAGE_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:36rem;margin:1rem auto;padding:0 1rem;"
+    "line-height:1.5;color:#1a1a1a}.notice{border:3px solid #8a4b00;background:#fff4e0;"
+    "padding:.75rem}table{border-collapse:collapse;width:100%;margin:1rem 0}"
+    "caption{text-align:left;font-weight:bold}th,td{text-align:left;padding:.25rem;"
+    "border-bottom:1px solid #ccc}td:last-child{white-space:nowrap}"
+    "button{font:inherit;padding:.6rem 1rem;min-height:44px;"
+    "background:#0b5394;color:#fff;border:0;border-radius:4px}a{color:#0b5394}"
+)
+
+
+def pay_page_html(title, body):
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
+        f"<title>{title} · Local test payment (no money moves)</title>"
+        f"<style>{PAY_PAGE_STYLE}</style></head><body><main><h1>{title}</h1>{body}</main>"
+        "</body></html>"
+    )
+
+
+# The page has no script; its form posts to itself and is redirected to the shop.
+PAY_PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+)
 
 
 class _Server(ThreadingHTTPServer):
@@ -464,17 +622,25 @@ class _Handler(BaseHTTPRequestHandler):
     def pay_page(self, method, session_id):
         standin = self.standin
         if method == "POST" and session_id in standin.sessions:
-            standin.pay(session_id)
-            success = standin.sessions[session_id]["success_url"] or "/"
-            self.send_response(303)
-            self.send_header("Location", success.replace("{CHECKOUT_SESSION_ID}", session_id))
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
+            with standin._lock:
+                session = standin.sessions[session_id]
+                is_open = session["status"] == "open"
+                if is_open:
+                    # Marked paid under the lock, so a double click pays once.
+                    event = standin.pay(session_id, deliver=False)
+            if is_open:
+                standin.deliver(event)
+                success = session["success_url"] or "/"
+                self.send_response(303)
+                self.send_header("Location", success.replace("{CHECKOUT_SESSION_ID}", session_id))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
         status, page = standin.pay_page(session_id)
         data = page.encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Security-Policy", PAY_PAGE_POLICY)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
