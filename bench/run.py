@@ -106,6 +106,9 @@ def site_environment(standin):
         STRIPE_API_BASE=standin.url,
         STRIPE_STANDIN_FOR_BENCH="1",
         STRIPE_MAX_NETWORK_RETRIES="0",
+        # Set by the browser tests for Playwright's event loop; production refuses it
+        # (check --deploy, async.E001), and the bench site runs as production.
+        DJANGO_ALLOW_ASYNC_UNSAFE=None,
     )
 
 
