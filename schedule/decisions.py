@@ -62,6 +62,23 @@ def templates_of(call, decision):
     return call.reject_subject, call.reject_body
 
 
+# A co-author who has not yet followed their invitation has no account: the proposal's pages
+# answer them 404 until they join, so their letter says how to get there.
+NOT_JOINED_NOTE = (
+    "\n\nYou have not joined this proposal on the site yet, so the links above will only work"
+    " once you have: follow the invitation to join it that we e-mailed to this address (if it"
+    " has expired, write to the organisers for a new one)."
+)
+
+
+def with_joining_note(text, author, values):
+    """Return ``text``, with NOT_JOINED_NOTE when it links an author without an account."""
+    links = (values["proposal_url"], values["confirm_url"])
+    if author.user_id or not any(link in text for link in links):
+        return text
+    return text + NOT_JOINED_NOTE
+
+
 def letters_for(proposal, decision):
     """Return the e-mails telling each author of ``proposal`` the ``decision``.
 
@@ -79,7 +96,7 @@ def letters_for(proposal, decision):
                     author=author,
                     address=address,
                     subject=" ".join(subject.format_map(values).split()),
-                    body=body.format_map(values),
+                    body=with_joining_note(body.format_map(values), author, values),
                 )
             )
     return letters

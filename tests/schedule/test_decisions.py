@@ -56,6 +56,10 @@ def test_accepting_tells_each_author_once_with_the_confirmation_link(proposal, d
     assert ada.subject == "Your proposal “Honest baselines” is accepted"
     assert ada.body.startswith("Dear Ada Lindqvist,\n\nwe are glad to tell you that your proposal")
     assert "https://workshop.example.org/call/proposals/ABCD2345/confirm/" in ada.body
+    # Ada has no account yet: her links answer 404 until she follows her invitation, so she is
+    # told; Grace, who has joined, is not.
+    assert "You have not joined this proposal on the site yet" in ada.body
+    assert "not joined" not in mail.outbox[1].body
     assert OutgoingEmail.objects.count() == 2
     log = LogEntry.objects.get()
     assert (log.user, log.change_message) == (decider, "Accepted; the authors are told.")
@@ -80,9 +84,25 @@ def test_rejecting_uses_the_rejection_and_no_confirmation_link(proposal, call, s
     decide_proposals(proposals=[proposal], decision="rejected")
 
     assert [m.subject for m in mail.outbox] == ["About Honest baselines"] * 2
+    assert mail.outbox[1].body == (
+        "Dear Grace Okafor, not this time. https://workshop.example.org/call/proposals/ABCD2345/"
+    )
     assert mail.outbox[0].body == (
         "Dear Ada Lindqvist, not this time. https://workshop.example.org/call/proposals/ABCD2345/"
+        + decisions.NOT_JOINED_NOTE
     )
+
+
+def test_a_letter_without_links_has_no_joining_note(proposal, call):
+    call.reject_body = "Dear {name}, not this time."
+    call.save()
+
+    decide_proposals(proposals=[proposal], decision="rejected")
+
+    assert [m.body for m in mail.outbox] == [
+        "Dear Ada Lindqvist, not this time.",
+        "Dear Grace Okafor, not this time.",
+    ]
 
 
 @pytest.mark.parametrize("state", ["withdrawn", "confirmed"])
