@@ -98,11 +98,13 @@ def proposal_submit(request):
     key = form_key(request)
     status = 200
     if data is not None:
-        if limited := limit(
-            request, "proposal-submit", per_ip="30/h", per_key="10/h", key=str(request.user.pk)
-        ):
-            return limited
         if form.is_valid() and (profile_form is None or profile_form.is_valid()):
+            # Counted once the form is right: an author correcting mistakes is not held back,
+            # and an invalid form writes nothing.
+            if limited := limit(
+                request, "proposal-submit", per_ip="30/h", per_key="10/h", key=str(request.user.pk)
+            ):
+                return limited
             try:
                 proposal, new = proposals.submit_proposal(
                     call=call,

@@ -5,6 +5,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from schedule.models import Proposal, Talk
@@ -186,6 +187,26 @@ def test_a_double_click_makes_one_proposal(author_client, call):
     proposal = Proposal.objects.get()
     assert second.redirect_chain == [(f"/call/proposals/{proposal.code}/", 302)]
     assert "This proposal had already been received." in main_of(second)
+
+
+def test_ten_proposals_an_hour_per_account_and_mistakes_do_not_count(author_client, call):
+    cache.clear()
+    mistakes = [
+        author_client.post("/call/submit/", proposal_data(call, title=" ")).status_code
+        for _ in range(12)
+    ]
+    sent = [
+        author_client.post(
+            "/call/submit/",
+            proposal_data(call, title=f"Talk {n}", submission_key=str(uuid.uuid4())),
+        ).status_code
+        for n in range(11)
+    ]
+    cache.clear()
+
+    assert mistakes == [400] * 12
+    assert sent == [302] * 10 + [429]
+    assert Proposal.objects.count() == 10
 
 
 def test_missing_fields_are_named_and_nothing_is_kept(author_client, call):
