@@ -389,9 +389,7 @@ class OrderAdmin(SpreadsheetExportMixin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         # The old address may belong to someone who must no longer see the order.
         if change and "buyer_email" in form.changed_data:
-            order_links.rotate_secret(
-                order=obj, reason="its e-mail address changed", actor=request.user
-            )
+            order_links.change_buyer_email(order=obj, actor=request.user)
             obj.refresh_from_db()
 
     def has_delete_permission(self, request, obj=None):

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.test import Client
 
 from tests.factories import OrderFactory, TicketFactory, UserFactory
 from tickets.models import Order, OrderEvent
@@ -223,19 +224,17 @@ def test_new_order_link_is_rate_limited(client, victim_order, outbox):
     assert len(outbox) == 10
 
 
-def test_admin_changing_the_buyer_address_sends_a_new_link_there(
-    organiser_client, victim_order, outbox
-):
-    old = victim_order.get_absolute_url()
+def change_form_data(organiser_client, order, buyer_email):
+    """Return the order admin's POST data with ``buyer_email``, the inlines as they are."""
     data = {
-        "buyer_name": "Vic Tim",
-        "buyer_email": "right@example.org",
+        "buyer_name": order.buyer_name,
+        "buyer_email": buyer_email,
         "billing_name": "",
-        "invoice_details": victim_order.invoice_details,
-        "vat_number": victim_order.vat_number,
+        "invoice_details": order.invoice_details,
+        "vat_number": order.vat_number,
         "po_number": "",
     }
-    page = organiser_client.get(f"/admin/tickets/order/{victim_order.pk}/change/")
+    page = organiser_client.get(f"/admin/tickets/order/{order.pk}/change/")
     for formset in page.context["inline_admin_formsets"]:
         management = formset.formset.management_form
         data.update({management.add_prefix(k): v for k, v in management.initial.items()})
@@ -244,6 +243,14 @@ def test_admin_changing_the_buyer_address_sends_a_new_link_there(
             for name in form.fields:
                 if name != "id" and form[name].value() is not None:
                     data.setdefault(form.add_prefix(name), form[name].value())
+    return data
+
+
+def test_admin_changing_the_buyer_address_sends_a_new_link_there(
+    organiser_client, victim_order, outbox
+):
+    old = victim_order.get_absolute_url()
+    data = change_form_data(organiser_client, victim_order, "right@example.org")
 
     response = organiser_client.post(f"/admin/tickets/order/{victim_order.pk}/change/", data)
 
@@ -255,3 +262,24 @@ def test_admin_changing_the_buyer_address_sends_a_new_link_there(
     assert organiser_client.get(old).status_code == 404
     assert [m.to for m in outbox] == [["right@example.org"]]
     assert victim_order.get_absolute_url() in outbox[0].body
+
+
+@pytest.mark.parametrize(
+    ("new_address", "stays"), [("friend@example.org", False), ("vic.work@example.org", True)]
+)
+def test_an_order_given_to_another_address_leaves_the_account_that_claimed_it(
+    organiser_client, victim_order, outbox, new_address, stays
+):
+    holder = account(VICTIM, "vic.work@example.org")
+    Order.objects.filter(pk=victim_order.pk).update(user=holder)
+    data = change_form_data(organiser_client, victim_order, new_address)
+
+    response = organiser_client.post(f"/admin/tickets/order/{victim_order.pk}/change/", data)
+
+    assert response.status_code == 302
+    victim_order.refresh_from_db()
+    assert (victim_order.user == holder) is stays
+    holders_browser = Client()  # not the organiser's: its admin message names the order
+    holders_browser.force_login(holder)
+    page = holders_browser.get("/tickets/mine/").content.decode()
+    assert ("VICTIM01" in page) is stays

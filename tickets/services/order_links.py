@@ -42,6 +42,32 @@ def rotate_secret(*, order, reason, actor=None):
     return order
 
 
+def change_buyer_email(*, order, actor=None):
+    """After an organiser gave the order another address: a new link, sent to that address.
+
+    The order also leaves its account unless the new address is one of that account's verified
+    addresses: an order handed to someone else must not stay in the old holder's "My tickets".
+    The new holder can claim it for their own account.
+    """
+    with transaction.atomic():
+        order = capacity.lock_order(order)
+        if order.user_id and not account_has_address(order.user_id, order.buyer_email):
+            log(
+                order,
+                order.status,
+                order.status,
+                "Left its account: its e-mail address changed to one the account does not have.",
+                actor,
+            )
+            order.user = None
+            order.save(update_fields=["user", "updated_at"])
+        return rotate_secret(order=order, reason="its e-mail address changed", actor=actor)
+
+
+def account_has_address(user_id, email):
+    return EmailAddress.objects.filter(user_id=user_id, email__iexact=email, verified=True).exists()
+
+
 def guest_orders(email):
     """Return the orders bought with ``email`` that belong to no account."""
     return Order.objects.filter(user=None, buyer_email__iexact=email).order_by("created_at")
