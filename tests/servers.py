@@ -96,3 +96,24 @@ def gunicorn_servers(env, count=2, workers=2):
                 process.kill()
                 process.wait()
             process.log.close()
+
+
+@contextlib.contextmanager
+def shop_servers(standin, *, count=2, workers=2, **extra):
+    """Run gunicorn servers of the shop paying through ``standin``, rate limits off; yield URLs.
+
+    ``extra`` are more settings for the servers' environment.
+    """
+    from django.conf import settings
+
+    env = server_env(
+        settings,
+        STRIPE_SECRET_KEY=standin.api_key,
+        STRIPE_WEBHOOK_SECRET=standin.webhook_secret,
+        STRIPE_API_BASE=standin.url,
+        STRIPE_MAX_NETWORK_RETRIES="0",
+        RATELIMIT_ENABLED="0",
+        **extra,
+    )
+    with gunicorn_servers(env, count=count, workers=workers) as urls:
+        yield urls

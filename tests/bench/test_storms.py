@@ -11,7 +11,7 @@ from django.db import connection
 from bench import report
 from bench.storms import failures, run_storms, tables
 from tests.factories import WorkshopFactory
-from tests.servers import gunicorn_servers, server_env
+from tests.servers import shop_servers
 from tickets.stripe_standin import StripeStandIn
 
 SEATS = 4
@@ -26,17 +26,7 @@ def standin():
 
 @pytest.fixture(scope="module")
 def servers(django_db_setup, standin):
-    from django.conf import settings
-
-    env = server_env(
-        settings,
-        STRIPE_SECRET_KEY=standin.api_key,
-        STRIPE_WEBHOOK_SECRET=standin.webhook_secret,
-        STRIPE_API_BASE=standin.url,
-        STRIPE_MAX_NETWORK_RETRIES="0",
-        RATELIMIT_ENABLED="0",
-    )
-    with gunicorn_servers(env, count=2, workers=1) as urls:
+    with shop_servers(standin, count=2, workers=1) as urls:
         yield urls
 
 

@@ -19,7 +19,7 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.factories import TicketTypeFactory, VoucherFactory, WorkshopFactory
-from tests.servers import gunicorn_servers, server_env
+from tests.servers import shop_servers
 from tickets.models import Order, Ticket, holding_seats_q
 from tickets.services import lifecycle, stripe_checkout
 from tickets.stripe_standin import StripeStandIn
@@ -46,19 +46,11 @@ def standin():
 
 @pytest.fixture(scope="module")
 def servers(django_db_setup, standin):
-    from django.conf import settings
-
-    env = server_env(
-        settings,
-        STRIPE_SECRET_KEY=standin.api_key,
-        STRIPE_WEBHOOK_SECRET=standin.webhook_secret,
-        STRIPE_API_BASE=standin.url,
-        STRIPE_MAX_NETWORK_RETRIES="0",
-        RATELIMIT_ENABLED="0",
+    with shop_servers(
+        standin,
         TICKETS_MAX_UNPAID_SEATS_PER_IP="100000",
         TICKETS_MAX_UNPAID_SEATS_PER_EMAIL="100000",
-    )
-    with gunicorn_servers(env) as urls:
+    ) as urls:
         yield urls
 
 

@@ -17,7 +17,7 @@ from django.db import connection
 from django.test import Client
 
 from tests.factories import TicketTypeFactory, UserFactory, WorkshopFactory
-from tests.servers import gunicorn_servers, server_env
+from tests.servers import shop_servers
 from tests.tickets.conftest import BUYER
 from tickets.models import Refund
 from tickets.services import lifecycle, refunds, stripe_checkout
@@ -44,15 +44,7 @@ def standin():
 
 @pytest.fixture(scope="module")
 def servers(django_db_setup, standin):
-    env = server_env(
-        settings,
-        STRIPE_SECRET_KEY=standin.api_key,
-        STRIPE_WEBHOOK_SECRET=standin.webhook_secret,
-        STRIPE_API_BASE=standin.url,
-        STRIPE_MAX_NETWORK_RETRIES="0",
-        RATELIMIT_ENABLED="0",
-    )
-    with gunicorn_servers(env) as urls:
+    with shop_servers(standin) as urls:
         yield urls
 
 
