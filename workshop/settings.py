@@ -129,7 +129,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Outside the page cache and whitenoise, so stored pages and static files carry it too.
     "workshop.security.PermissionsPolicyMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, building the site-wide policy once (security.py).
+    "workshop.security.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Brotli or gzip for answers without secrets (BREACH); before sessions, CSRF and
     # authentication, so that it sees the cookies and headers they add (compression.py).
