@@ -21,7 +21,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from functools import partial, wraps
+from functools import lru_cache, partial, wraps
 
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -60,6 +60,16 @@ PER_ANSWER_HEADERS = {
     "content-length",
 }
 IDENTITY = "identity"
+# The headers that make a request conditional (get_conditional_response).
+CONDITIONAL_HEADERS = (
+    "HTTP_IF_MATCH",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
+# What a stored page answers with; both revalidated on every use (ETag and Last-Modified).
+PUBLIC = "public, max-age=0, must-revalidate"
+PRIVATE = "private, max-age=0, must-revalidate"
 
 
 class CacheUnavailable(Exception):
@@ -70,9 +80,17 @@ def _new_version():
     return (secrets.token_hex(8), time.time())
 
 
+def _read_versions(keys):
+    # With Redis, every request reads the versions: each process keeps copies that Redis
+    # pub/sub keeps current (cache_backends.WatchedCopies), so a hit needs no round trip.
+    read = getattr(cache, "get_many_watched", cache.get_many)
+    return read(keys)
+
+
 def _store_version(scope):
     try:
-        cache.set(VERSION_KEY.format(scope=scope), _new_version(), timeout=None)
+        write = getattr(cache, "set_watched", cache.set)
+        write(VERSION_KEY.format(scope=scope), _new_version(), timeout=None)
     except Exception:  # any backend error: the cache is an optimisation only
         logger.warning("Could not bump the %s version of cached pages.", scope, exc_info=True)
 
@@ -120,11 +138,11 @@ def watch_models(*models, scope=CONTENT):
 def content_versions(scopes):
     """Return the (token, time) of each scope, making a version where none is stored yet."""
     keys = [VERSION_KEY.format(scope=scope) for scope in scopes]
-    found = cache.get_many(keys)
+    found = _read_versions(keys)
     if len(found) < len(keys):
         for key in set(keys) - set(found):
             cache.add(key, _new_version(), timeout=None)
-        found = cache.get_many(keys)
+        found = _read_versions(keys)
     if len(found) < len(keys):
         raise CacheUnavailable("the content versions could not be stored")
     return [found[key] for key in keys]
@@ -214,25 +232,37 @@ def _answer(request, entry, *, key, varies_on_session, rendered=None):
     encodings = entry.get("encodings", [name for name in entry["bodies"] if name != IDENTITY])
     encoding = choose_encoding(accepted, encodings) or IDENTITY
     etag = _etag(entry, encoding)
-    response = get_conditional_response(request, etag=etag, last_modified=entry["last_modified"])
+    response = None
+    if any(header in request.META for header in CONDITIONAL_HEADERS):
+        last_modified = entry["last_modified"]
+        response = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if response is None:
         response = rendered or _response_of(entry)
         response.content = _body(entry, encoding, key)
         if encoding != IDENTITY:
             response["Content-Encoding"] = encoding
-    if encodings:
-        patch_vary_headers(response, ["Accept-Encoding"])
-    response["ETag"] = etag
-    if entry["last_modified"] is not None:
-        response["Last-Modified"] = http_date(entry["last_modified"])
     # Shared caches may keep a page only when it does not depend on the visitor's session.
     session = getattr(request, "session", None)
     private = varies_on_session and session is not None and session.session_key is not None
-    visibility = {"private": True} if private else {"public": True}
-    patch_cache_control(response, **visibility, max_age=0, must_revalidate=True)
-    # Answers differ by cookie (session, messages) even when this one did not.
-    patch_vary_headers(response, ["Cookie"])
+    if rendered is None:  # rebuilt from the entry, whose headers hold none of these
+        response["Vary"] = "Accept-Encoding, Cookie" if encodings else "Cookie"
+        response["Cache-Control"] = PRIVATE if private else PUBLIC
+    else:
+        if encodings:
+            patch_vary_headers(response, ["Accept-Encoding"])
+        visibility = {"private": True} if private else {"public": True}
+        patch_cache_control(response, **visibility, max_age=0, must_revalidate=True)
+        # Answers differ by cookie (session, messages) even when this one did not.
+        patch_vary_headers(response, ["Cookie"])
+    response["ETag"] = etag
+    if entry["last_modified"] is not None:
+        response["Last-Modified"] = _http_date(entry["last_modified"])
     return response
+
+
+@lru_cache(maxsize=64)
+def _http_date(timestamp):
+    return http_date(timestamp)
 
 
 def _body(entry, encoding, key):
@@ -465,7 +495,7 @@ class PublicPageMiddleware:
             return None, None
         version_keys = {scope: VERSION_KEY.format(scope=scope) for scope in (CONTENT, TICKETS)}
         try:
-            found = cache.get_many(list(version_keys.values()))
+            found = _read_versions(list(version_keys.values()))
             versions = {scope: found[k] for scope, k in version_keys.items() if k in found}
             return key, _current_page(key, versions)
         except Exception as error:  # any backend error: leave it to the view, uncached

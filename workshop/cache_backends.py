@@ -6,10 +6,15 @@ page) and raises while Redis is down. This one keeps one thread-safe client per 
 connection pool and behaves as an empty cache during an outage. It is written against Django's
 documented cache backend API (``BaseCache``) and redis-py's documented client, so neither
 release can break it by renaming an internal.
+
+A few keys that every request reads and that rarely change (the content versions of the page
+cache) can be kept in each process as well, current through Redis pub/sub: ``WatchedCopies``.
 """
 
 import logging
+import os
 import pickle
+import threading
 import time
 
 import redis
@@ -19,6 +24,14 @@ from django.core.exceptions import ImproperlyConfigured
 logger = logging.getLogger(__name__)
 # While Redis is down every request fails over; one line per this many seconds is enough.
 WARN_EVERY_SECONDS = 10
+# A process reads its copy of a watched key from Redis again once it is this old, whatever it
+# heard: the bound on how stale a copy can be should the subscription die without a word (a
+# network that drops packets instead of closing the connection).
+WATCHED_MAX_AGE_SECONDS = 1.0
+# After the subscription fails it is tried again at most this often; reads go to Redis meanwhile.
+RESUBSCRIBE_EVERY_SECONDS = 5.0
+# What a change to every watched key is announced as (after clear()).
+EVERYTHING = b"*"
 
 
 def dumps(value):
@@ -36,6 +49,100 @@ def loads(data):
         return pickle.loads(data)
 
 
+class WatchedCopies:
+    """This process's copies of a few keys that every request reads and that rarely change.
+
+    Every write of a watched key publishes the key's name on a channel, in the same transaction
+    as the write (``FaultTolerantRedisCache.set_watched``). Each process subscribes to that
+    channel and, before every read, takes the news its subscription brought (a poll of the
+    socket that does not wait) and drops the copies that changed. A read of keys it holds
+    current therefore costs no round trip to Redis, and a change is seen by the next read in
+    every process: Redis has sent the news to each subscriber before the writer hears that its
+    write is done.
+
+    When the subscription fails, or is renewed (redis-py reconnects after Redis restarted, and
+    news may have been lost meanwhile), every copy is dropped and reads go to Redis until the
+    subscription is back. A copy older than WATCHED_MAX_AGE_SECONDS is read again in any case.
+    """
+
+    def __init__(self, client, channel):
+        self.client = client
+        self.channel = channel
+        self.copies = {}  # key -> (stored bytes, when read)
+        self.pubsub = None
+        self.pid = None
+        self.next_attempt = 0.0
+        self.lock = threading.Lock()  # one reader at a time per process: copies and socket
+
+    def get_many(self, keys):
+        """Return the stored bytes of ``keys`` (None where missing); raise RedisError if down."""
+        with self.lock:
+            now = time.monotonic()
+            listening = self._take_news(now)
+            if listening:
+                copies = [self.copies.get(key) for key in keys]
+                if all(
+                    copy is not None and now - copy[1] < WATCHED_MAX_AGE_SECONDS for copy in copies
+                ):
+                    return [data for data, _read in copies]
+            values = self.client.mget(keys)
+            if listening:
+                for key, data in zip(keys, values, strict=True):
+                    if data is not None:
+                        self.copies[key] = (data, now)
+            return values
+
+    def forget(self, key=None):
+        """Drop this process's copy of ``key`` (None: of every key), as news of it would."""
+        with self.lock:
+            if key is None:
+                self.copies.clear()
+            else:
+                self.copies.pop(key, None)
+
+    def _take_news(self, now):
+        """Apply what the subscription heard; return whether copies may be used."""
+        if self.pid != os.getpid():  # a forked child does not share its parent's subscription
+            self.pid, self.pubsub, self.copies = os.getpid(), None, {}
+        if self.pubsub is None:
+            return self._subscribe(now)
+        try:
+            while (message := self.pubsub.get_message(timeout=0)) is not None:
+                if message["type"] == "message" and message["data"] != EVERYTHING:
+                    self.copies.pop(message["data"].decode(), None)
+                else:  # everything changed, or subscribed again after news may have been lost
+                    self.copies.clear()
+        except (redis.RedisError, OSError) as error:
+            logger.warning("Lost the subscription to changes of %s (%s).", self.channel, error)
+            self._unsubscribe()
+            return False
+        return True
+
+    def _subscribe(self, now):
+        if now < self.next_attempt:
+            return False
+        self.next_attempt = now + RESUBSCRIBE_EVERY_SECONDS
+        pubsub = self.client.pubsub()
+        try:
+            pubsub.subscribe(self.channel)
+            confirmed = pubsub.get_message(timeout=1)
+        except (redis.RedisError, OSError):
+            confirmed = None
+        if not confirmed or confirmed["type"] != "subscribe":
+            pubsub.close()
+            return False
+        # Only what is read from now on is kept: earlier changes may have gone unheard.
+        self.pubsub, self.copies = pubsub, {}
+        return True
+
+    def _unsubscribe(self):
+        pubsub, self.pubsub, self.copies = self.pubsub, None, {}
+        try:
+            pubsub.close()
+        except (redis.RedisError, OSError):
+            pass
+
+
 class FaultTolerantRedisCache(BaseCache):
     """Behave as an empty cache that keeps nothing while Redis cannot be reached, and log it.
 
@@ -44,6 +151,9 @@ class FaultTolerantRedisCache(BaseCache):
     instead of refusing everyone. ``incr()`` still raises: its callers handle that
     (workshop/ratelimit.py). Limits kept in Redis are therefore not enforced during an outage.
     ``OPTIONS`` go to redis-py's ``ConnectionPool.from_url`` (such as ``socket_timeout``).
+
+    Keys written with ``set_watched`` may be read with ``get_many_watched``, from this process's
+    copies kept current by Redis pub/sub (``WatchedCopies``): for what every request reads.
     """
 
     last_warning = 0.0
@@ -54,6 +164,7 @@ class FaultTolerantRedisCache(BaseCache):
             raise ImproperlyConfigured("The Redis cache's LOCATION must be one redis:// URL.")
         pool = redis.ConnectionPool.from_url(server, **params.get("OPTIONS", {}))
         self.client = redis.Redis(connection_pool=pool)
+        self.watched = WatchedCopies(self.client, self.make_key("watched-keys:changed"))
 
     def unavailable(self, operation, error):
         """Log that Redis failed, at most once per WARN_EVERY_SECONDS in this process."""
@@ -93,6 +204,34 @@ class FaultTolerantRedisCache(BaseCache):
         return {
             key: loads(data) for key, data in zip(keys, values, strict=True) if data is not None
         }
+
+    def get_many_watched(self, keys, version=None):
+        """Return ``get_many(keys)``, from this process's copies where they are current."""
+        keys = list(keys)
+        try:
+            values = self.watched.get_many([self.key(key, version) for key in keys])
+        except redis.RedisError as error:
+            self.unavailable("get_many_watched", error)
+            return {}
+        return {
+            key: loads(data) for key, data in zip(keys, values, strict=True) if data is not None
+        }
+
+    def set_watched(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        """Store ``value`` as ``set`` does and tell every process that ``key`` changed."""
+        key, seconds = self.key(key, version), self.get_backend_timeout(timeout)
+        try:
+            with self.client.pipeline(transaction=True) as pipe:
+                if seconds == 0:
+                    pipe.delete(key)
+                else:
+                    pipe.set(key, dumps(value), ex=seconds)
+                pipe.publish(self.watched.channel, key)
+                pipe.execute()
+        except redis.RedisError as error:
+            self.unavailable("set_watched", error)
+        # This process need not wait for its own news.
+        self.watched.forget(key)
 
     def has_key(self, key, version=None):
         try:
@@ -178,5 +317,7 @@ class FaultTolerantRedisCache(BaseCache):
         """Empty the Redis database this cache uses."""
         try:
             self.client.flushdb()
+            self.client.publish(self.watched.channel, EVERYTHING)
         except redis.RedisError as error:
             self.unavailable("clear", error)
+        self.watched.forget()

@@ -138,3 +138,94 @@ def test_values_are_shared_with_djangos_own_redis_cache(live):
     assert live.get("from-django") == {"talks": 3}
     assert live.incr("count") == 6
     assert django_cache.get("from-ours") == ("a", 1)
+
+
+@pytest.fixture
+def other_process(live):
+    """A second backend on the same keys, as another app server has: its own subscription."""
+    backend = FaultTolerantRedisCache(REDIS, {"KEY_PREFIX": live.key_prefix})
+    yield backend
+    if backend.watched.pubsub is not None:
+        backend.watched.pubsub.close()
+
+
+class CountedReads:
+    """Count the reads a backend sends to Redis (redis-py's own MGET does the work)."""
+
+    def __init__(self, backend, monkeypatch):
+        self.count = 0
+        mget = backend.client.mget
+
+        def counted(*args, **kwargs):
+            self.count += 1
+            return mget(*args, **kwargs)
+
+        monkeypatch.setattr(backend.client, "mget", counted)
+
+
+@needs_redis
+def test_watched_keys_are_read_from_this_process_copy(live, monkeypatch):
+    live.set_watched("version", ("a", 1), timeout=None)
+    reads = CountedReads(live, monkeypatch)
+
+    first = live.get_many_watched(["version", "missing"])
+    again = [live.get_many_watched(["version"]) for _ in range(50)]
+
+    assert first == {"version": ("a", 1)}
+    assert again == [{"version": ("a", 1)}] * 50
+    assert reads.count == 1
+
+
+@needs_redis
+def test_a_change_in_another_process_is_read_at_once(live, other_process):
+    live.set_watched("version", 0, timeout=None)
+    assert other_process.get_many_watched(["version"]) == {"version": 0}
+
+    for number in range(1, 201):  # no waiting between the write and the read
+        live.set_watched("version", number, timeout=None)
+        assert other_process.get_many_watched(["version"]) == {"version": number}
+        assert live.get_many_watched(["version"]) == {"version": number}
+
+
+@needs_redis
+def test_clear_in_another_process_drops_every_copy(live, other_process):
+    live.set_watched("version", "kept", timeout=None)
+    assert other_process.get_many_watched(["version"]) == {"version": "kept"}
+
+    live.client.delete(live.make_key("version"))
+    live.client.publish(live.watched.channel, cache_backends.EVERYTHING)
+
+    assert other_process.get_many_watched(["version"]) == {}
+
+
+@needs_redis
+def test_renewed_subscription_drops_copies_whose_news_may_be_lost(live, other_process):
+    live.set_watched("version", "before", timeout=None)
+    assert other_process.get_many_watched(["version"]) == {"version": "before"}
+    # A change whose news this process never hears, while its connection is down.
+    live.client.set(live.make_key("version"), cache_backends.dumps("during the outage"))
+    other_process.watched.pubsub.connection.disconnect()
+
+    assert other_process.get_many_watched(["version"]) == {"version": "during the outage"}
+
+
+@needs_redis
+def test_copies_are_read_again_once_old(live, other_process, monkeypatch):
+    monkeypatch.setattr(cache_backends, "WATCHED_MAX_AGE_SECONDS", 0.05)
+    live.set_watched("version", "before", timeout=None)
+    assert other_process.get_many_watched(["version"]) == {"version": "before"}
+    # News lost without the connection closing (a network that drops packets).
+    live.client.set(live.make_key("version"), cache_backends.dumps("unheard"))
+    assert other_process.get_many_watched(["version"]) == {"version": "before"}
+
+    time.sleep(0.1)
+
+    assert other_process.get_many_watched(["version"]) == {"version": "unheard"}
+
+
+def test_watched_reads_miss_and_writes_are_dropped_while_redis_is_down(down, caplog):
+    down.set_watched("version", 1, timeout=None)
+
+    assert down.get_many_watched(["version"]) == {}
+    assert down.watched.pubsub is None
+    assert "Redis unavailable" in caplog.text
