@@ -5,6 +5,7 @@ import os
 import pytest
 from django.conf import settings
 from django.test import Client
+from playwright.sync_api import expect
 
 from schedule.models import Slot, Talk
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
@@ -113,12 +114,14 @@ def test_adding_a_talk_with_its_slot_shows_the_speakers_clash(page, busy_speaker
     page.locator(".select2-search__field").fill("Ada")
     page.get_by_role("option", name="Ada Lindqvist").click()
     page.keyboard.press("Escape")
+    # The form must carry the speaker before it is saved: without her there is no clash to show.
+    expect(page.locator("#id_speakers option:checked")).to_have_text(["Ada Lindqvist"])
     add_slot_row(page)
     fill_slot(page, "13:10", "13:40")
     page.locator("#id_slot-0-room").select_option(label="Hands-on stage")
     page.get_by_role("button", name="Save", exact=True).click()
 
-    assert page.locator(".errornote").inner_text() == "Please correct the error below."
+    expect(page.locator(".errornote")).to_have_text("Please correct the error below.")
     shows_error(page, "talk-add-speaker-clash", CLASH)
     assert not Talk.objects.filter(title="Second talk by Ada").exists()
 
@@ -139,7 +142,7 @@ def test_moving_a_talk_into_its_speakers_other_talk_shows_the_clash(page, busy_s
     fill_slot(page, "13:20", "13:50")
     page.get_by_role("button", name="Save", exact=True).click()
 
-    assert page.locator(".errornote").inner_text() == "Please correct the error below."
+    expect(page.locator(".errornote")).to_have_text("Please correct the error below.")
     shows_error(page, "talk-move-speaker-clash", CLASH)
     slot.refresh_from_db()
     assert slot.start == at(workshop, 15)
