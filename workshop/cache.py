@@ -140,8 +140,9 @@ def content_versions(scopes):
     keys = [VERSION_KEY.format(scope=scope) for scope in scopes]
     found = _read_versions(keys)
     if len(found) < len(keys):
+        add = getattr(cache, "add_watched", cache.add)
         for key in set(keys) - set(found):
-            cache.add(key, _new_version(), timeout=None)
+            add(key, _new_version(), timeout=None)
         found = _read_versions(keys)
     if len(found) < len(keys):
         raise CacheUnavailable("the content versions could not be stored")

@@ -86,10 +86,9 @@ class WatchedCopies:
                 ):
                     return [data for data, _read in copies]
             values = self.client.mget(keys)
-            if listening:
+            if listening:  # missing keys too: adding one is news as well (add_watched)
                 for key, data in zip(keys, values, strict=True):
-                    if data is not None:
-                        self.copies[key] = (data, now)
+                    self.copies[key] = (data, now)
             return values
 
     def forget(self, key=None):
@@ -232,6 +231,22 @@ class FaultTolerantRedisCache(BaseCache):
             self.unavailable("set_watched", error)
         # This process need not wait for its own news.
         self.watched.forget(key)
+
+    def add_watched(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        """Store ``value`` as ``add`` does and tell every process that ``key`` may have changed."""
+        if self.get_backend_timeout(timeout) == 0:  # added and gone at once: nothing to tell
+            return self.add(key, value, timeout, version)
+        key, seconds = self.key(key, version), self.get_backend_timeout(timeout)
+        try:
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.set(key, dumps(value), ex=seconds, nx=True)
+                pipe.publish(self.watched.channel, key)
+                added = bool(pipe.execute()[0])
+        except redis.RedisError as error:
+            self.unavailable("add_watched", error)
+            return True
+        self.watched.forget(key)
+        return added
 
     def has_key(self, key, version=None):
         try:

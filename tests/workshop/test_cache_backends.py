@@ -229,3 +229,17 @@ def test_watched_reads_miss_and_writes_are_dropped_while_redis_is_down(down, cap
     assert down.get_many_watched(["version"]) == {}
     assert down.watched.pubsub is None
     assert "Redis unavailable" in caplog.text
+
+
+@needs_redis
+def test_a_key_added_in_another_process_is_read_at_once(live, other_process, monkeypatch):
+    reads = CountedReads(other_process, monkeypatch)
+    assert other_process.get_many_watched(["version"]) == {}
+    assert other_process.get_many_watched(["version"]) == {}  # its absence is kept too
+    assert reads.count == 1
+
+    assert live.add_watched("version", "first", timeout=None) is True
+    assert live.add_watched("version", "second", timeout=None) is False
+
+    assert other_process.get_many_watched(["version"]) == {"version": "first"}
+    assert live.client.ttl(live.make_key("version")) == -1
