@@ -11,6 +11,7 @@ A few keys that every request reads and that rarely change (the content versions
 cache) can be kept in each process as well, current through Redis pub/sub: ``WatchedCopies``.
 """
 
+import functools
 import logging
 import os
 import pickle
@@ -183,6 +184,11 @@ class FaultTolerantRedisCache(BaseCache):
     def key(self, key, version):
         return self.make_and_validate_key(key, version=version)
 
+    @functools.lru_cache(maxsize=64)  # noqa: B019 (one backend per process, a few keys)
+    def watched_key(self, key, version):
+        # Read on every request: made and checked once.
+        return self.key(key, version)
+
     def get(self, key, default=None, version=None):
         try:
             data = self.client.get(self.key(key, version))
@@ -208,7 +214,7 @@ class FaultTolerantRedisCache(BaseCache):
         """Return ``get_many(keys)``, from this process's copies where they are current."""
         keys = list(keys)
         try:
-            values = self.watched.get_many([self.key(key, version) for key in keys])
+            values = self.watched.get_many([self.watched_key(key, version) for key in keys])
         except redis.RedisError as error:
             self.unavailable("get_many_watched", error)
             return {}
