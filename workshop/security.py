@@ -1,13 +1,10 @@
 """Security helpers: staff second factor, browser features, private pages, secrets, sign-in."""
 
+import functools
 import secrets
 from functools import wraps
 from urllib.parse import urlencode
 
-from csp.constants import HEADER, HEADER_REPORT_ONLY
-from csp.middleware import CheckableLazyObject
-from csp.middleware import CSPMiddleware as PolicyPerAnswerMiddleware
-from csp.utils import build_policy
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.sites.shortcuts import get_current_site
@@ -45,65 +42,49 @@ class PermissionsPolicyMiddleware:
         return response
 
 
-# The answer attributes by which django-csp's decorators give a view a policy of its own.
-OWN_POLICY_ATTRIBUTES = (
-    "_csp_config",
-    "_csp_update",
-    "_csp_replace",
-    "_csp_config_ro",
-    "_csp_update_ro",
-    "_csp_replace_ro",
-)
+class ContentSecurityPolicyMiddleware:
+    """Send settings.CONTENT_SECURITY_POLICY with every answer that does not set its own.
 
-
-class CSPMiddleware(PolicyPerAnswerMiddleware):
-    """django-csp's middleware, with the site-wide policy built once instead of for each answer.
-
-    django-csp builds both headers from the settings for every answer: a fifth of what a stored
-    page costs to serve. Most answers get the site-wide policy unchanged: no decorator gave the
-    view its own and the page used no nonce. Those get headers built once per process (again
-    when the settings change); the rest go through django-csp as they are.
+    The policy is the same for every page (templates carry no inline script or style, so no
+    nonces are needed), so the header is built once per process, and again when the setting
+    changes (tests). django-csp, used before, built it for every answer: a fifth of the time a
+    stored page takes to serve. A view that needs another policy sets the header itself.
+    Django's debug pages (404 and 500 while DEBUG is on) use inline styles: they get none.
     """
 
-    site_policies = {}  # report_only -> header value, for the current settings
+    def __init__(self, get_response):
+        self.get_response = get_response
 
-    def process_response(self, request, response):
-        own_policy = any(hasattr(response, name) for name in OWN_POLICY_ATTRIBUTES)
-        if own_policy or getattr(request, "_csp_nonce", None) is not None:
-            return super().process_response(request, response)
-        if response.status_code in {404, 500} and settings.DEBUG:  # Django's debug pages
+    def __call__(self, request):
+        response = self.get_response(request)
+        if settings.DEBUG and response.status_code in {404, 500}:
             return response
-        for header, report_only, exempt in (
-            (HEADER, False, "_csp_exempt"),
-            (HEADER_REPORT_ONLY, True, "_csp_exempt_ro"),
-        ):
-            policy = self.site_policy(report_only)
-            if policy and header not in response and not getattr(response, exempt, False):
-                if not request.path_info.startswith(self.excluded_prefixes(report_only)):
-                    response[header] = policy
-        # As django-csp does: a nonce asked for after the header is written is an error.
-        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        response.headers.setdefault("Content-Security-Policy", site_policy())
         return response
 
-    @classmethod
-    def site_policy(cls, report_only):
-        if report_only not in cls.site_policies:
-            cls.site_policies[report_only] = build_policy(report_only=report_only)
-        return cls.site_policies[report_only]
 
-    @staticmethod
-    def excluded_prefixes(report_only):
-        name = "CONTENT_SECURITY_POLICY_REPORT_ONLY" if report_only else "CONTENT_SECURITY_POLICY"
-        policy = getattr(settings, name, None) or {}
-        return tuple(policy.get("EXCLUDE_URL_PREFIXES", None) or ())
+@functools.cache
+def site_policy():
+    """Return the header value of settings.CONTENT_SECURITY_POLICY, directives in its order.
+
+    Each directive maps to a list of sources, or to True for one that takes none (such as
+    ``upgrade-insecure-requests``); None or False leaves it out.
+    """
+    parts = []
+    for name, sources in settings.CONTENT_SECURITY_POLICY["DIRECTIVES"].items():
+        if sources is True:
+            parts.append(name)
+        elif sources:
+            parts.append(" ".join([name, *sources]))
+    return "; ".join(parts)
 
 
-def _forget_site_policies(setting, **kwargs):
-    if setting.startswith("CONTENT_SECURITY_POLICY"):
-        CSPMiddleware.site_policies.clear()
+def _forget_site_policy(setting, **kwargs):
+    if setting == "CONTENT_SECURITY_POLICY":
+        site_policy.cache_clear()
 
 
-setting_changed.connect(_forget_site_policies, dispatch_uid="workshop.security.csp")
+setting_changed.connect(_forget_site_policy, dispatch_uid="workshop.security.csp")
 
 
 class StaffMFAMiddleware:

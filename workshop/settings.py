@@ -115,7 +115,6 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.orcid",
     "allauth.socialaccount.providers.github",
-    "csp",
     "django_tasks",
     "django_tasks_db",
     # Ours
@@ -129,8 +128,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Outside the page cache and whitenoise, so stored pages and static files carry it too.
     "workshop.security.PermissionsPolicyMiddleware",
-    # django-csp's, building the site-wide policy once (security.py).
-    "workshop.security.CSPMiddleware",
+    # The site's one Content-Security-Policy, built once (security.py).
+    "workshop.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Brotli or gzip for answers without secrets (BREACH); before sessions, CSRF and
     # authentication, so that it sees the cookies and headers they add (compression.py).

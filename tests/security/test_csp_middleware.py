@@ -1,84 +1,86 @@
-"""The site's CSP middleware sends exactly what django-csp's would, building the policy once."""
+"""The Content-Security-Policy header: built from the setting, once, sent with every answer."""
 
 import pytest
-from csp.constants import NONCE
-from csp.decorators import csp_exempt, csp_update
-from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from workshop.security import CSPMiddleware
+from workshop.security import ContentSecurityPolicyMiddleware, site_policy
 
 
 def page(request):
     return HttpResponse("<p>Hello</p>")
 
 
-@csp_update({"img-src": "https://images.example.org"})
-def page_with_images_elsewhere(request):
-    return HttpResponse("<p>Hello</p>")
+def page_with_its_own_policy(request):
+    response = HttpResponse("<p>Hello</p>")
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
 
 
-@csp_exempt()
-def page_without_policy(request):
-    return HttpResponse("<p>Hello</p>")
+def missing(request):
+    return HttpResponse("Not found", status=404)
 
 
-def page_with_nonce(request):
-    return HttpResponse(f"<script nonce='{request.csp_nonce}'></script>")
+def answer(view):
+    return ContentSecurityPolicyMiddleware(view)(RequestFactory().get("/"))
 
 
-def answer(middleware_class, view, path="/"):
-    request = RequestFactory().get(path)
-    return request, middleware_class(view)(request)
+def test_header_lists_the_directives_in_the_settings_order(settings):
+    settings.CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {
+            "default-src": ["'self'"],
+            "img-src": ["'self'", "data:"],
+            "upgrade-insecure-requests": True,
+            "report-uri": None,
+        }
+    }
 
+    response = answer(page)
 
-def policy(response):
-    header = response.get("Content-Security-Policy")
-    return header and sorted(part.strip() for part in header.split(";"))
-
-
-@pytest.mark.parametrize(
-    "view", [page, page_with_images_elsewhere, page_without_policy, page_with_nonce]
-)
-def test_headers_are_those_of_django_csp(view):
-    _request, ours = answer(CSPMiddleware, view)
-    _request, theirs = answer(DjangoCSPMiddleware, view)
-
-    assert policy(ours) == policy(theirs)
-    assert ("Content-Security-Policy-Report-Only" in ours) == (
-        "Content-Security-Policy-Report-Only" in theirs
+    assert response["Content-Security-Policy"] == (
+        "default-src 'self'; img-src 'self' data:; upgrade-insecure-requests"
     )
 
 
-def test_nonce_is_in_the_header_when_the_page_used_one(settings):
-    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"script-src": ["'self'", NONCE]}}
+def test_sites_policy_is_sent(settings):
+    directives = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
 
-    request, response = answer(CSPMiddleware, page_with_nonce)
+    header = answer(page)["Content-Security-Policy"]
 
-    assert f"'nonce-{request._csp_nonce}'" in response["Content-Security-Policy"]
-
-
-def test_nonce_asked_for_after_the_header_is_written_is_an_error():
-    from csp.exceptions import CSPNonceError
-
-    request, _response = answer(CSPMiddleware, page)
-
-    with pytest.raises(CSPNonceError):
-        str(request.csp_nonce)
+    sent = {part.split()[0]: part.split()[1:] for part in header.split("; ")}
+    assert sent == directives
 
 
-def test_changed_settings_give_the_changed_policy(settings):
-    answer(CSPMiddleware, page)  # the policy of the settings before
+def test_changed_setting_gives_the_changed_header(settings):
+    before = answer(page)["Content-Security-Policy"]
     settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
-    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {
-        "DIRECTIVES": {"default-src": ["'self'"]},
-        "EXCLUDE_URL_PREFIXES": ["/excluded/"],
-    }
 
-    _request, response = answer(CSPMiddleware, page)
-    _request, excluded = answer(CSPMiddleware, page, path="/excluded/page/")
+    after = answer(page)["Content-Security-Policy"]
 
-    assert response["Content-Security-Policy"] == "default-src 'none'"
-    assert response["Content-Security-Policy-Report-Only"] == "default-src 'self'"
-    assert "Content-Security-Policy-Report-Only" not in excluded
+    assert before != after == "default-src 'none'"
+
+
+def test_policy_is_built_once(settings):
+    site_policy.cache_clear()
+    for _ in range(5):
+        answer(page)
+
+    assert site_policy.cache_info().misses == 1
+
+
+def test_view_with_its_own_policy_keeps_it():
+    assert answer(page_with_its_own_policy)["Content-Security-Policy"] == "default-src 'none'"
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_debug_pages_only_go_without_a_policy(settings, debug):
+    settings.DEBUG = debug
+
+    response = answer(missing)
+
+    assert ("Content-Security-Policy" in response) is not debug
+
+
+def test_the_sites_pages_carry_it(client, db):
+    for path in ("/", "/no-such-page/"):
+        assert client.get(path)["Content-Security-Policy"] == site_policy()
