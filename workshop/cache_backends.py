@@ -198,25 +198,21 @@ class FaultTolerantRedisCache(BaseCache):
         return default if data is None else loads(data)
 
     def get_many(self, keys, version=None):
+        return self._read_many("get_many", self.client.mget, keys, self.key, version)
+
+    def get_many_watched(self, keys, version=None):
+        """Return ``get_many(keys)``, from this process's copies where they are current."""
+        read = self.watched.get_many
+        return self._read_many("get_many_watched", read, keys, self.watched_key, version)
+
+    def _read_many(self, operation, read, keys, make_key, version):
         keys = list(keys)
         if not keys:
             return {}
         try:
-            values = self.client.mget([self.key(key, version) for key in keys])
+            values = read([make_key(key, version) for key in keys])
         except redis.RedisError as error:
-            self.unavailable("get_many", error)
-            return {}
-        return {
-            key: loads(data) for key, data in zip(keys, values, strict=True) if data is not None
-        }
-
-    def get_many_watched(self, keys, version=None):
-        """Return ``get_many(keys)``, from this process's copies where they are current."""
-        keys = list(keys)
-        try:
-            values = self.watched.get_many([self.watched_key(key, version) for key in keys])
-        except redis.RedisError as error:
-            self.unavailable("get_many_watched", error)
+            self.unavailable(operation, error)
             return {}
         return {
             key: loads(data) for key, data in zip(keys, values, strict=True) if data is not None
