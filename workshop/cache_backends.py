@@ -11,7 +11,6 @@ A few keys that every request reads and that rarely change (the content versions
 cache) can be kept in each process as well, current through Redis pub/sub: ``WatchedCopies``.
 """
 
-import functools
 import logging
 import os
 import pickle
@@ -33,6 +32,7 @@ WATCHED_MAX_AGE_SECONDS = 1.0
 RESUBSCRIBE_EVERY_SECONDS = 5.0
 # What a change to every watched key is announced as (after clear()).
 EVERYTHING = b"*"
+FAILED = object()  # a write Redis did not take
 
 
 def dumps(value):
@@ -71,6 +71,7 @@ class WatchedCopies:
         self.channel = channel
         self.copies = {}  # key -> (stored bytes, when read)
         self.pubsub = None
+        self.reconnected = False
         self.pid = None
         self.next_attempt = 0.0
         self.lock = threading.Lock()  # one reader at a time per process: copies and socket
@@ -116,7 +117,13 @@ class WatchedCopies:
             logger.warning("Lost the subscription to changes of %s (%s).", self.channel, error)
             self._unsubscribe()
             return False
+        if self.reconnected:  # redis-py connected again while polling: news may be lost
+            self.reconnected = False
+            self.copies.clear()
         return True
+
+    def _on_connect(self, connection):
+        self.reconnected = True
 
     def _subscribe(self, now):
         if now < self.next_attempt:
@@ -132,7 +139,8 @@ class WatchedCopies:
             pubsub.close()
             return False
         # Only what is read from now on is kept: earlier changes may have gone unheard.
-        self.pubsub, self.copies = pubsub, {}
+        self.pubsub, self.copies, self.reconnected = pubsub, {}, False
+        pubsub.connection.register_connect_callback(self._on_connect)
         return True
 
     def _unsubscribe(self):
@@ -141,6 +149,24 @@ class WatchedCopies:
             pubsub.close()
         except (redis.RedisError, OSError):
             pass
+
+
+_shared_copies = {}
+_shared_copies_lock = threading.Lock()
+
+
+def shared_copies(server, options, channel):
+    """Return this process's ``WatchedCopies`` of ``channel`` on ``server``, made on first use.
+
+    Django makes a cache backend for each thread; the copies, their subscription and their lock
+    belong to the process, shared by every thread's backend.
+    """
+    with _shared_copies_lock:
+        copies = _shared_copies.get((server, channel))
+        if copies is None:
+            client = redis.Redis.from_url(server, **options)
+            copies = _shared_copies[(server, channel)] = WatchedCopies(client, channel)
+        return copies
 
 
 class FaultTolerantRedisCache(BaseCache):
@@ -164,7 +190,9 @@ class FaultTolerantRedisCache(BaseCache):
             raise ImproperlyConfigured("The Redis cache's LOCATION must be one redis:// URL.")
         pool = redis.ConnectionPool.from_url(server, **params.get("OPTIONS", {}))
         self.client = redis.Redis(connection_pool=pool)
-        self.watched = WatchedCopies(self.client, self.make_key("watched-keys:changed"))
+        channel = self.make_key("watched-keys:changed")
+        self.watched = shared_copies(server, params.get("OPTIONS", {}), channel)
+        self.watched_keys = {}
 
     def unavailable(self, operation, error):
         """Log that Redis failed, at most once per WARN_EVERY_SECONDS in this process."""
@@ -184,10 +212,12 @@ class FaultTolerantRedisCache(BaseCache):
     def key(self, key, version):
         return self.make_and_validate_key(key, version=version)
 
-    @functools.lru_cache(maxsize=64)  # noqa: B019 (one backend per process, a few keys)
     def watched_key(self, key, version):
         # Read on every request: made and checked once.
-        return self.key(key, version)
+        made = self.watched_keys.get((key, version))
+        if made is None:
+            made = self.watched_keys[(key, version)] = self.key(key, version)
+        return made
 
     def get(self, key, default=None, version=None):
         try:
@@ -221,34 +251,45 @@ class FaultTolerantRedisCache(BaseCache):
     def set_watched(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         """Store ``value`` as ``set`` does and tell every process that ``key`` changed."""
         key, seconds = self.key(key, version), self.get_backend_timeout(timeout)
-        try:
-            with self.client.pipeline(transaction=True) as pipe:
-                if seconds == 0:
-                    pipe.delete(key)
-                else:
-                    pipe.set(key, dumps(value), ex=seconds)
-                pipe.publish(self.watched.channel, key)
-                pipe.execute()
-        except redis.RedisError as error:
-            self.unavailable("set_watched", error)
-        # This process need not wait for its own news.
-        self.watched.forget(key)
+        if seconds == 0:
+            self._write_and_announce("set_watched", key, lambda pipe: pipe.delete(key))
+        else:
+            write = lambda pipe: pipe.set(key, dumps(value), ex=seconds)  # noqa: E731
+            self._write_and_announce("set_watched", key, write)
 
     def add_watched(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         """Store ``value`` as ``add`` does and tell every process that ``key`` may have changed."""
         if self.get_backend_timeout(timeout) == 0:  # added and gone at once: nothing to tell
             return self.add(key, value, timeout, version)
         key, seconds = self.key(key, version), self.get_backend_timeout(timeout)
+        write = lambda pipe: pipe.set(key, dumps(value), ex=seconds, nx=True)  # noqa: E731
+        added = self._write_and_announce("add_watched", key, write)
+        return True if added is FAILED else bool(added)  # as add() while Redis is down
+
+    def _write_and_announce(self, operation, key, write):
+        """Run ``write(pipeline)``, then publish ``key`` as changed; return the write's reply.
+
+        One round trip, not a transaction: a Redis that refuses the PUBLISH (an ACL without the
+        channel) still takes the write, and other processes read it again within
+        WATCHED_MAX_AGE_SECONDS. FAILED when the write failed.
+        """
+        written = FAILED
         try:
-            with self.client.pipeline(transaction=True) as pipe:
-                pipe.set(key, dumps(value), ex=seconds, nx=True)
+            with self.client.pipeline(transaction=False) as pipe:
+                write(pipe)
                 pipe.publish(self.watched.channel, key)
-                added = bool(pipe.execute()[0])
+                written, announced = pipe.execute(raise_on_error=False)
         except redis.RedisError as error:
-            self.unavailable("add_watched", error)
-            return True
+            self.unavailable(operation, error)
+        else:
+            if isinstance(written, Exception):
+                self.unavailable(operation, written)
+                written = FAILED
+            elif isinstance(announced, Exception):
+                self.unavailable(f"{operation}, announcing the change", announced)
+        # This process need not wait for its own news.
         self.watched.forget(key)
-        return added
+        return written
 
     def has_key(self, key, version=None):
         try:

@@ -81,6 +81,6 @@ def test_debug_pages_only_go_without_a_policy(settings, debug):
     assert ("Content-Security-Policy" in response) is not debug
 
 
-def test_the_sites_pages_carry_it(client, db):
-    for path in ("/", "/no-such-page/"):
+def test_the_sites_pages_carry_it_rendered_and_stored(client, db):
+    for path in ("/", "/", "/no-such-page/"):  # the second "/" is the stored page
         assert client.get(path)["Content-Security-Policy"] == site_policy()

@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from redis import RedisError
 
 from workshop import cache_backends
-from workshop.cache_backends import FaultTolerantRedisCache
+from workshop.cache_backends import FaultTolerantRedisCache, WatchedCopies
 
 REDIS = "redis://127.0.0.1:6379/0"
 
@@ -144,23 +144,25 @@ def test_values_are_shared_with_djangos_own_redis_cache(live):
 def other_process(live):
     """A second backend on the same keys, as another app server has: its own subscription."""
     backend = FaultTolerantRedisCache(REDIS, {"KEY_PREFIX": live.key_prefix})
+    # In one process the backends share their copies; another process has copies of its own.
+    backend.watched = WatchedCopies(redis.Redis.from_url(REDIS), live.watched.channel)
     yield backend
     if backend.watched.pubsub is not None:
         backend.watched.pubsub.close()
 
 
 class CountedReads:
-    """Count the reads a backend sends to Redis (redis-py's own MGET does the work)."""
+    """Count the watched reads a backend sends to Redis (redis-py's own MGET does the work)."""
 
     def __init__(self, backend, monkeypatch):
         self.count = 0
-        mget = backend.client.mget
+        mget = backend.watched.client.mget
 
         def counted(*args, **kwargs):
             self.count += 1
             return mget(*args, **kwargs)
 
-        monkeypatch.setattr(backend.client, "mget", counted)
+        monkeypatch.setattr(backend.watched.client, "mget", counted)
 
 
 @needs_redis
@@ -200,13 +202,48 @@ def test_clear_in_another_process_drops_every_copy(live, other_process):
 
 @needs_redis
 def test_renewed_subscription_drops_copies_whose_news_may_be_lost(live, other_process):
+    """redis-py connects again inside the poll: the renewal is seen by its connect callback, or
+    by the subscription's confirmation when that has arrived by then."""
+    live.set_watched("version", "before", timeout=None)
+    for number in range(20):
+        assert other_process.get_many_watched(["version"]) != {}
+        # A change whose news this process never hears, while its connection is down.
+        live.client.set(live.make_key("version"), cache_backends.dumps(number))
+        other_process.watched.pubsub.connection.disconnect()
+
+        assert other_process.get_many_watched(["version"]) == {"version": number}
+
+
+@needs_redis
+def test_subscription_closed_by_redis_drops_copies(live, other_process, caplog):
     live.set_watched("version", "before", timeout=None)
     assert other_process.get_many_watched(["version"]) == {"version": "before"}
-    # A change whose news this process never hears, while its connection is down.
     live.client.set(live.make_key("version"), cache_backends.dumps("during the outage"))
-    other_process.watched.pubsub.connection.disconnect()
+    # As when Redis restarts: the server closes the subscriber's connection.
+    subscriber = other_process.watched.pubsub.connection._sock.getsockname()
+    live.client.client_kill_filter(laddr=None, addr=f"{subscriber[0]}:{subscriber[1]}")
 
     assert other_process.get_many_watched(["version"]) == {"version": "during the outage"}
+
+
+@needs_redis
+def test_write_is_kept_when_redis_refuses_to_announce_it(live, caplog, monkeypatch):
+    monkeypatch.setattr(FaultTolerantRedisCache, "last_warning", 0.0)  # not logged yet
+    user = f"no-publish-{uuid.uuid4().hex[:8]}"
+    live.client.acl_setuser(
+        user, enabled=True, nopass=True, keys=["*"], channels=["*"], commands=["+@all", "-publish"]
+    )
+    try:
+        refused = FaultTolerantRedisCache(
+            f"redis://{user}@127.0.0.1:6379/0", {"KEY_PREFIX": live.key_prefix}
+        )
+        refused.set_watched("version", "written", timeout=None)
+        assert refused.add_watched("added", "too", timeout=None) is True
+    finally:
+        live.client.acl_deluser(user)
+
+    assert live.get_many(["version", "added"]) == {"version": "written", "added": "too"}
+    assert "announcing the change" in caplog.text
 
 
 @needs_redis
