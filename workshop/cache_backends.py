@@ -53,8 +53,8 @@ def loads(data):
 class WatchedCopies:
     """This process's copies of a few keys that every request reads and that rarely change.
 
-    Every write of a watched key publishes the key's name on a channel, in the same transaction
-    as the write (``FaultTolerantRedisCache.set_watched``). Each process subscribes to that
+    Every write of a watched key publishes the key's name on a channel, in the same round trip,
+    right after the write (``FaultTolerantRedisCache.set_watched``). Each process subscribes to that
     channel and, before every read, takes the news its subscription brought (a poll of the
     socket that does not wait) and drops the copies that changed. A read of keys it holds
     current therefore costs no round trip to Redis, and a change is seen by the next read in
@@ -259,9 +259,10 @@ class FaultTolerantRedisCache(BaseCache):
 
     def add_watched(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         """Store ``value`` as ``add`` does and tell every process that ``key`` may have changed."""
-        if self.get_backend_timeout(timeout) == 0:  # added and gone at once: nothing to tell
+        seconds = self.get_backend_timeout(timeout)
+        if seconds == 0:  # added and gone at once: nothing to tell
             return self.add(key, value, timeout, version)
-        key, seconds = self.key(key, version), self.get_backend_timeout(timeout)
+        key = self.key(key, version)
         write = lambda pipe: pipe.set(key, dumps(value), ex=seconds, nx=True)  # noqa: E731
         added = self._write_and_announce("add_watched", key, write)
         return True if added is FAILED else bool(added)  # as add() while Redis is down

@@ -1,8 +1,7 @@
 """Security helpers: staff second factor, browser features, private pages, secrets, sign-in."""
 
-import functools
 import secrets
-from functools import wraps
+from functools import cache, wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -63,7 +62,7 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
-@functools.cache
+@cache
 def site_policy():
     """Return the header value of settings.CONTENT_SECURITY_POLICY, directives in its order.
 

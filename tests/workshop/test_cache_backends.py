@@ -215,7 +215,7 @@ def test_renewed_subscription_drops_copies_whose_news_may_be_lost(live, other_pr
 
 
 @needs_redis
-def test_subscription_closed_by_redis_drops_copies(live, other_process, caplog):
+def test_subscription_closed_by_redis_drops_copies(live, other_process):
     live.set_watched("version", "before", timeout=None)
     assert other_process.get_many_watched(["version"]) == {"version": "before"}
     live.client.set(live.make_key("version"), cache_backends.dumps("during the outage"))
